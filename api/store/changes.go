@@ -1,0 +1,69 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"github.com/kairan/kairan/shared"
+)
+
+// appendChange allocates the next seq from the counter row and writes the
+// change row. It runs last in each write transaction: on PostgreSQL the
+// counter's row lock is what makes seq order equal commit order, and taking
+// it late keeps that serialised section short.
+func (s *Store) appendChange(ctx context.Context, tx bun.Tx, kind shared.ChangeKind, topic shared.Topic) (shared.Change, error) {
+	var seq int64
+	if err := tx.NewUpdate().Model((*counterRow)(nil)).Set("last = last + 1").
+		Where("id = 1").Returning("last").Scan(ctx, &seq); err != nil {
+		return shared.Change{}, fmt.Errorf("store: allocate seq: %w", err)
+	}
+	payload, err := json.Marshal(topic)
+	if err != nil {
+		return shared.Change{}, fmt.Errorf("store: encode change: %w", err)
+	}
+	row := &changeRow{Seq: seq, Board: topic.Board, Kind: string(kind), TopicID: topic.ID,
+		Topic: string(payload), CreatedAt: s.now()}
+	if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
+		return shared.Change{}, fmt.Errorf("store: insert change: %w", err)
+	}
+	return shared.Change{Cursor: s.cursor(seq), Board: topic.Board, Kind: kind, Topic: topic}, nil
+}
+
+// Head is the seq of the newest committed change (0 for a new database).
+func (s *Store) Head(ctx context.Context) (int64, error) {
+	return headSeq(ctx, s.reader)
+}
+
+func headSeq(ctx context.Context, db bun.IDB) (int64, error) {
+	var head int64
+	if err := db.NewSelect().Model((*counterRow)(nil)).Column("last").
+		Where("id = 1").Scan(ctx, &head); err != nil {
+		return 0, fmt.Errorf("store: read head: %w", err)
+	}
+	return head, nil
+}
+
+// ChangesSince returns up to limit changes with seq > after, in seq order,
+// across all boards.
+func (s *Store) ChangesSince(ctx context.Context, after int64, limit int) ([]shared.Change, error) {
+	var rows []changeRow
+	if err := s.reader.NewSelect().Model(&rows).Where("seq > ?", after).
+		Order("seq ASC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("store: read changes: %w", err)
+	}
+	changes := make([]shared.Change, 0, len(rows))
+	for _, r := range rows {
+		var topic shared.Topic
+		if err := json.Unmarshal([]byte(r.Topic), &topic); err != nil {
+			return nil, fmt.Errorf("store: decode change %d: %w", r.Seq, err)
+		}
+		changes = append(changes, shared.Change{Cursor: s.cursor(r.Seq), Board: r.Board,
+			Kind: shared.ChangeKind(r.Kind), Topic: topic})
+	}
+	return changes, nil
+}
+
+func (s *Store) cursor(seq int64) string { return shared.Cursor{Epoch: s.epoch, Seq: seq}.String() }

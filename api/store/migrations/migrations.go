@@ -1,0 +1,12 @@
+// Package migrations holds kairan's schema as embedded SQL files. Each file
+// is a Go template rendered per dialect (see store.templateData), so SQLite
+// and PostgreSQL share one history of migrations.
+package migrations
+
+import "embed"
+
+// FS holds the migration files, named <id>_<name>.tx.up.sql so each runs in
+// its own transaction.
+//
+//go:embed *.sql
+var FS embed.FS

@@ -1,0 +1,61 @@
+package store
+
+import (
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/kairan/kairan/shared"
+)
+
+// Row structs mirror the migrations; they never leave this package.
+
+type metaRow struct {
+	bun.BaseModel `bun:"table:meta"`
+	Key           string `bun:"key,pk"`
+	Value         string `bun:"value,notnull"`
+}
+
+type counterRow struct {
+	bun.BaseModel `bun:"table:change_counter"`
+	ID            int   `bun:"id,pk"`
+	Last          int64 `bun:"last,notnull"`
+}
+
+type topicRow struct {
+	bun.BaseModel `bun:"table:topics"`
+	ID            int64     `bun:"id,pk,autoincrement"`
+	Board         string    `bun:"board,notnull"`
+	Author        string    `bun:"author,notnull"`
+	Comment       string    `bun:"comment,notnull"`
+	OwnerHash     string    `bun:"owner_hash,notnull"`
+	CreatedAt     time.Time `bun:"created_at,notnull"`
+	UpdatedAt     time.Time `bun:"updated_at,notnull"`
+}
+
+func (r *topicRow) topic() shared.Topic {
+	return shared.Topic{
+		ID: r.ID, Board: r.Board, Author: r.Author, Comment: r.Comment,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+type changeRow struct {
+	bun.BaseModel `bun:"table:changes"`
+	Seq           int64     `bun:"seq,pk"`
+	Board         string    `bun:"board,notnull"`
+	Kind          string    `bun:"kind,notnull"`
+	TopicID       int64     `bun:"topic_id,notnull"`
+	Topic         string    `bun:"topic,notnull"`
+	CreatedAt     time.Time `bun:"created_at,notnull"`
+}
+
+type idempotencyRow struct {
+	bun.BaseModel `bun:"table:idempotency_keys"`
+	Board         string    `bun:"board,pk"`
+	Key           string    `bun:"key,pk"`
+	TopicID       int64     `bun:"topic_id,notnull"`
+	Author        string    `bun:"author,notnull"`
+	Comment       string    `bun:"comment,notnull"`
+	CreatedAt     time.Time `bun:"created_at,notnull"`
+}

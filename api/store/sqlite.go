@@ -1,0 +1,69 @@
+package store
+
+import (
+	"database/sql"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/sqliteshim"
+)
+
+// Pragmas are per connection, so they live in the DSN. busy_timeout comes
+// first so the others already wait for a lock. synchronous=FULL because after
+// a power loss NORMAL may roll back commits whose seq clients have already
+// seen, and the counter would hand those numbers out again (notes/bun.md §11.2).
+var sqlitePragmas = []string{
+	"busy_timeout(5000)",
+	"journal_mode(WAL)",
+	"synchronous(FULL)",
+	"foreign_keys(1)",
+}
+
+const sqliteReaders = 4
+
+func openSQLite(path string) (writer, reader *bun.DB, err error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, nil, fmt.Errorf("store: %q is not a usable SQLite file path", path)
+	}
+	// BEGIN IMMEDIATE: a transaction that reads before it writes must take
+	// the write lock at once, or it may fail with SQLITE_BUSY on upgrade.
+	w, err := sql.Open(sqliteshim.ShimName, sqliteDSN(path, "_txlock=immediate"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	// Create the file and switch it to WAL before readers (query_only) open it.
+	if err := w.Ping(); err != nil {
+		w.Close()
+		return nil, nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	r, err := sql.Open(sqliteshim.ShimName, sqliteDSN(path, "_pragma=query_only(1)"))
+	if err != nil {
+		w.Close()
+		return nil, nil, fmt.Errorf("store: open %s for reading: %w", path, err)
+	}
+	r.SetMaxOpenConns(sqliteReaders)
+	r.SetMaxIdleConns(sqliteReaders)
+	r.SetConnMaxLifetime(0)
+	return bun.NewDB(w, sqlitedialect.New()), bun.NewDB(r, sqlitedialect.New()), nil
+}
+
+func sqliteDSN(path, extra string) string {
+	var b strings.Builder
+	b.WriteString("file:")
+	b.WriteString((&url.URL{Path: path}).EscapedPath())
+	b.WriteString("?")
+	for i, p := range sqlitePragmas {
+		if i > 0 {
+			b.WriteString("&")
+		}
+		b.WriteString("_pragma=" + url.QueryEscape(p))
+	}
+	b.WriteString("&" + extra)
+	return b.String()
+}

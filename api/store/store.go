@@ -1,0 +1,164 @@
+// Package store persists boards through bun. Every write runs in one
+// transaction that also appends a row to the change log, so the log is the
+// single source the live fan-out reads from.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/migrate"
+
+	"github.com/kairan/kairan/api/store/migrations"
+)
+
+// Dialect names a supported database.
+type Dialect string
+
+// Supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "pg"
+)
+
+// Options say which database to open.
+type Options struct {
+	Dialect Dialect
+	// Target is a file path for SQLite.
+	Target string
+	Logger *slog.Logger
+}
+
+// Store is kairan's database. Writes go through one writer connection
+// (SQLite allows one writer; queueing in Go is fairer than SQLite's busy
+// back-off), reads through a small pool of read-only connections.
+type Store struct {
+	writer *bun.DB
+	reader *bun.DB
+	log    *slog.Logger
+	epoch  string
+	secret []byte
+
+	// Now is the clock for created_at and updated_at; tests may replace it
+	// before the first write.
+	Now func() time.Time
+}
+
+// Open opens the database, runs the embedded migrations and loads the epoch.
+func Open(ctx context.Context, opt Options) (*Store, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	var writer, reader *bun.DB
+	var err error
+	switch opt.Dialect {
+	case SQLite:
+		writer, reader, err = openSQLite(opt.Target)
+	default:
+		return nil, fmt.Errorf("store: dialect %q is not supported", opt.Dialect)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{writer: writer, reader: reader, log: opt.Logger, Now: time.Now}
+	if err := s.migrate(ctx, opt.Dialect); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.loadMeta(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	return errors.Join(s.reader.Close(), s.writer.Close())
+}
+
+// Ping reports whether the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.reader.NewRaw("SELECT 1").Scan(ctx, &one)
+}
+
+// Epoch is the random id of this database, the first half of every cursor.
+func (s *Store) Epoch() string { return s.epoch }
+
+func (s *Store) migrate(ctx context.Context, dialect Dialect) error {
+	ms := migrate.NewMigrations()
+	if err := ms.Discover(migrations.FS); err != nil {
+		return fmt.Errorf("store: discover migrations: %w", err)
+	}
+	timestamp := "TIMESTAMP"
+	if dialect == Postgres {
+		timestamp = "TIMESTAMPTZ"
+	}
+	m := migrate.NewMigrator(s.writer, ms,
+		migrate.WithMarkAppliedOnSuccess(true),
+		migrate.WithTemplateData(map[string]string{"Dialect": string(dialect), "Timestamp": timestamp}))
+	if err := m.Init(ctx); err != nil {
+		return fmt.Errorf("store: init migrations: %w", err)
+	}
+	group, err := m.Migrate(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if !group.IsZero() {
+		s.log.Info("database migrated", "group", group.ID, "migrations", group.Migrations.String())
+	}
+	return nil
+}
+
+// loadMeta reads the epoch and the token secret, creating them on first
+// start. INSERT … ON CONFLICT DO NOTHING keeps two processes starting at once
+// from disagreeing.
+func (s *Store) loadMeta(ctx context.Context) error {
+	for _, key := range []string{"epoch", "owner_secret"} {
+		fresh := randomHex(16)
+		if key == "epoch" {
+			fresh = randomHex(8)
+		}
+		if _, err := s.writer.NewInsert().Model(&metaRow{Key: key, Value: fresh}).
+			On("CONFLICT (key) DO NOTHING").Exec(ctx); err != nil {
+			return fmt.Errorf("store: create %s: %w", key, err)
+		}
+		var row metaRow
+		if err := s.writer.NewSelect().Model(&row).Where("key = ?", key).Scan(ctx); err != nil {
+			return fmt.Errorf("store: read %s: %w", key, err)
+		}
+		switch key {
+		case "epoch":
+			s.epoch = row.Value
+		case "owner_secret":
+			secret, err := hex.DecodeString(row.Value)
+			if err != nil {
+				return fmt.Errorf("store: owner secret: %w", err)
+			}
+			s.secret = secret
+		}
+	}
+	return nil
+}
+
+func (s *Store) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // never fails (crypto/rand, Go ≥ 1.24)
+	return hex.EncodeToString(b)
+}
+
+// readTx runs fn in a read transaction, so what it reads is one consistent
+// snapshot of the database.
+func (s *Store) readTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return s.reader.RunInTx(ctx, &sql.TxOptions{ReadOnly: true}, fn)
+}

@@ -1,0 +1,191 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/uptrace/bun"
+
+	"github.com/kairan/kairan/shared"
+)
+
+// NewTopic is a validated post (see shared.CreateTopic.Normalize).
+type NewTopic struct {
+	Board   string
+	Author  string
+	Comment string
+	// IdempotencyKey, when set, makes a retry of the same post answer with
+	// the first result instead of posting twice.
+	IdempotencyKey string
+}
+
+// Created is the result of CreateTopic. Replayed is true when the
+// idempotency key had been used before for the same post; no new change
+// was written then.
+type Created struct {
+	shared.CreatedTopic
+	Replayed bool
+	Change   shared.Change
+}
+
+// Actor is who asks for an edit or a delete: the bearer token presented,
+// and whether that token is the moderator's (which may delete, not edit).
+type Actor struct {
+	Token     string
+	Moderator bool
+}
+
+// CreateTopic stores a topic and its "created" change in one transaction.
+func (s *Store) CreateTopic(ctx context.Context, in NewTopic) (Created, error) {
+	var out Created
+	err := s.writer.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		out = Created{}
+		if in.IdempotencyKey != "" {
+			replay, found, err := s.replay(ctx, tx, in)
+			if err != nil || found {
+				out = replay
+				return err
+			}
+		}
+		now := s.now()
+		token := newOwnerToken()
+		if in.IdempotencyKey != "" {
+			token = s.idempotentOwnerToken(in.Board, in.IdempotencyKey)
+		}
+		row := &topicRow{Board: in.Board, Author: in.Author, Comment: in.Comment,
+			OwnerHash: hashToken(token), CreatedAt: now, UpdatedAt: now}
+		if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
+			return fmt.Errorf("store: insert topic: %w", err)
+		}
+		if in.IdempotencyKey != "" {
+			key := &idempotencyRow{Board: in.Board, Key: in.IdempotencyKey, TopicID: row.ID,
+				Author: in.Author, Comment: in.Comment, CreatedAt: now}
+			if _, err := tx.NewInsert().Model(key).Exec(ctx); err != nil {
+				return fmt.Errorf("store: insert idempotency key: %w", err)
+			}
+		}
+		change, err := s.appendChange(ctx, tx, shared.ChangeCreated, row.topic())
+		if err != nil {
+			return err
+		}
+		out.CreatedTopic = shared.CreatedTopic{Topic: row.topic(), OwnerToken: token}
+		out.Change = change
+		return nil
+	})
+	return out, err
+}
+
+// replay answers a post whose idempotency key was seen before: the first
+// answer again when the post is the same, idempotency_mismatch when not.
+// The topic is rebuilt from the key's row, so the answer is the first one
+// even after the topic was edited or deleted.
+func (s *Store) replay(ctx context.Context, tx bun.Tx, in NewTopic) (Created, bool, error) {
+	var key idempotencyRow
+	err := tx.NewSelect().Model(&key).
+		Where("board = ? AND key = ?", in.Board, in.IdempotencyKey).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Created{}, false, nil
+	}
+	if err != nil {
+		return Created{}, false, fmt.Errorf("store: read idempotency key: %w", err)
+	}
+	if key.Author != in.Author || key.Comment != in.Comment {
+		return Created{}, true, shared.Errorf(shared.CodeIdempotencyMismatch,
+			"This Idempotency-Key was already used for a different post on this board; use a new key for a new post.")
+	}
+	created := key.CreatedAt.UTC()
+	return Created{Replayed: true, CreatedTopic: shared.CreatedTopic{
+		Topic: shared.Topic{ID: key.TopicID, Board: key.Board, Author: key.Author,
+			Comment: key.Comment, CreatedAt: created, UpdatedAt: created},
+		OwnerToken: s.idempotentOwnerToken(in.Board, in.IdempotencyKey),
+	}}, true, nil
+}
+
+// EditTopic replaces a topic's comment; only its owner may.
+func (s *Store) EditTopic(ctx context.Context, board string, id int64, comment string, who Actor) (shared.Topic, shared.Change, error) {
+	var topic shared.Topic
+	var change shared.Change
+	err := s.writer.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		row, err := s.authorize(ctx, tx, board, id, Actor{Token: who.Token})
+		if err != nil {
+			return err
+		}
+		row.Comment, row.UpdatedAt = comment, s.now()
+		if _, err := tx.NewUpdate().Model(row).Column("comment", "updated_at").WherePK().Exec(ctx); err != nil {
+			return fmt.Errorf("store: update topic: %w", err)
+		}
+		topic = row.topic()
+		change, err = s.appendChange(ctx, tx, shared.ChangeUpdated, topic)
+		return err
+	})
+	return topic, change, err
+}
+
+// DeleteTopic removes a topic; its owner or the moderator may.
+func (s *Store) DeleteTopic(ctx context.Context, board string, id int64, who Actor) (shared.Change, error) {
+	var change shared.Change
+	err := s.writer.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		row, err := s.authorize(ctx, tx, board, id, who)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model(row).WherePK().Exec(ctx); err != nil {
+			return fmt.Errorf("store: delete topic: %w", err)
+		}
+		change, err = s.appendChange(ctx, tx, shared.ChangeDeleted, shared.Topic{ID: row.ID, Board: row.Board})
+		return err
+	})
+	return change, err
+}
+
+// authorize loads the topic and checks the actor, in the contract's order:
+// an unknown topic is not_found whatever the token, then a missing token is
+// unauthorized, then a wrong one forbidden.
+func (s *Store) authorize(ctx context.Context, tx bun.Tx, board string, id int64, who Actor) (*topicRow, error) {
+	row := new(topicRow)
+	err := tx.NewSelect().Model(row).Where("id = ? AND board = ?", id, board).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, shared.Errorf(shared.CodeNotFound, fmt.Sprintf(
+			"There is no topic %d on board %q; it may have been deleted.", id, board))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: read topic: %w", err)
+	}
+	switch {
+	case who.Token == "":
+		return nil, shared.Errorf(shared.CodeUnauthorized,
+			"Send the topic's owner token as 'Authorization: Bearer <token>'.")
+	case who.Moderator || tokenMatches(who.Token, row.OwnerHash):
+		return row, nil
+	default:
+		return nil, shared.Errorf(shared.CodeForbidden,
+			"This token does not own topic "+strconv.FormatInt(id, 10)+"; only its author can change it.")
+	}
+}
+
+// Snapshot returns the board's newest topics and the cursor to follow it
+// from. The head is read in the same read transaction as the topics, so
+// every change after the cursor is one the snapshot does not yet show.
+func (s *Store) Snapshot(ctx context.Context, board string, limit int) (shared.Snapshot, error) {
+	snap := shared.Snapshot{Board: board, Topics: []shared.Topic{}}
+	err := s.readTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		head, err := headSeq(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var rows []topicRow
+		if err := tx.NewSelect().Model(&rows).Where("board = ?", board).
+			Order("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+			return fmt.Errorf("store: read topics: %w", err)
+		}
+		snap.Cursor = shared.Cursor{Epoch: s.epoch, Seq: head}.String()
+		for i := range rows {
+			snap.Topics = append(snap.Topics, rows[i].topic())
+		}
+		return nil
+	})
+	return snap, err
+}

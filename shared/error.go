@@ -1,0 +1,64 @@
+package shared
+
+import "errors"
+
+// Code is a machine-readable error code from the wire contract. It tells a
+// client what to do; the message next to it tells a person.
+type Code string
+
+// Error codes of the wire contract (DESIGN.md section 3).
+const (
+	CodeInvalidJSON           Code = "invalid_json"
+	CodeInvalidComment        Code = "invalid_comment"
+	CodeInvalidAuthor         Code = "invalid_author"
+	CodeInvalidBoard          Code = "invalid_board"
+	CodeInvalidLimit          Code = "invalid_limit"
+	CodeInvalidWait           Code = "invalid_wait"
+	CodeInvalidIdempotencyKey Code = "invalid_idempotency_key"
+	CodeUnauthorized          Code = "unauthorized"
+	CodeForbidden             Code = "forbidden"
+	CodeNotFound              Code = "not_found"
+	CodeBodyTooLarge          Code = "body_too_large"
+	CodeUnsupportedMediaType  Code = "unsupported_media_type"
+	CodeIdempotencyMismatch   Code = "idempotency_mismatch"
+	CodeBlocked               Code = "blocked"
+	CodeRateLimited           Code = "rate_limited"
+	CodeUnavailable           Code = "unavailable"
+	// CodeInternal is for failures that are the server's fault; the message
+	// never carries internal detail.
+	CodeInternal Code = "internal"
+	// CodeNetwork is never sent by the server: clients use it when no answer
+	// arrived at all (offline, connection refused, aborted).
+	CodeNetwork Code = "network"
+)
+
+// Error is the one error type that crosses the wire. Code is stable for
+// programs, Message is a sentence a person can act on.
+type Error struct {
+	Code    Code   `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
+
+// Errorf builds an *Error; the message is written for the person who sent the
+// request, never with internal detail.
+func Errorf(code Code, message string) *Error {
+	return &Error{Code: code, Message: message}
+}
+
+// ErrorBody is the JSON envelope of every error response:
+// {"error":{"code":…,"message":…}}.
+type ErrorBody struct {
+	Error *Error `json:"error"`
+}
+
+// ErrorCode returns the code of err when it is (or wraps) an *Error, and
+// CodeInternal otherwise.
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
