@@ -95,8 +95,10 @@ func ValidateBoard(slug string) error {
 		c := slug[i]
 		ok := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' && i > 0
 		if !ok {
+			// %q may turn one byte into four ("\xff"), so quote at most 40
+			// bytes to keep the message under 300 bytes.
 			return Errorf(CodeInvalidBoard, fmt.Sprintf(
-				"%q is not a board name: use lower-case letters, digits and dashes, starting with a letter or digit.", clip(slug, 80)))
+				"%q is not a board name: use lower-case letters, digits and dashes, starting with a letter or digit.", clip(slug, 40)))
 		}
 	}
 	return nil

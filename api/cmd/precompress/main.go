@@ -1,0 +1,82 @@
+// Command precompress writes FILE.br (brotli, quality 11) and FILE.gz (gzip,
+// best) next to each FILE given, so the server can send app.wasm compressed
+// without compressing on every request. Outputs are skipped when they are
+// newer than their input.
+package main
+
+import (
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/andybalholm/brotli"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: precompress FILE...")
+		os.Exit(2)
+	}
+	for _, path := range os.Args[1:] {
+		if err := compress(path); err != nil {
+			fmt.Fprintln(os.Stderr, "precompress:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func compress(path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	br := func(w io.Writer) io.WriteCloser { return brotli.NewWriterLevel(w, brotli.BestCompression) }
+	gz := func(w io.Writer) io.WriteCloser {
+		z, _ := gzip.NewWriterLevel(w, gzip.BestCompression) // the level is valid
+		return z
+	}
+	if err := write(path+".br", raw, br); err != nil {
+		return err
+	}
+	return write(path+".gz", raw, gz)
+}
+
+// write goes through a temporary file so a failed run never leaves a
+// truncated file that the server would embed.
+func write(path string, raw []byte, newWriter func(io.Writer) io.WriteCloser) error {
+	tmp, err := os.CreateTemp(dirOf(path), ".precompress-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	w := newWriter(tmp)
+	if _, err := w.Write(raw); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	fmt.Printf("%s: %d bytes (%.1f%% of %d)\n", path, size(tmp.Name()), 100*float64(size(tmp.Name()))/float64(len(raw)), len(raw))
+	return os.Rename(tmp.Name(), path)
+}
+
+func size(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+func dirOf(path string) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		if path[i] == '/' {
+			return path[:i+1]
+		}
+	}
+	return "."
+}
