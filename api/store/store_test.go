@@ -67,7 +67,7 @@ func TestOpenTunesSQLite(t *testing.T) {
 		"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": "5000",
 	} {
 		var got string
-		if err := s.writer.NewRaw("PRAGMA " + pragma).Scan(ctx, &got); err != nil {
+		if err := s.writer.NewRaw("PRAGMA "+pragma).Scan(ctx, &got); err != nil {
 			t.Fatal(err)
 		}
 		if got != want {

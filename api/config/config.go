@@ -1,0 +1,154 @@
+// Package config is kairan's one configuration struct: defaults, loading
+// from environment variables and flags (flags win), and validation.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kairan/kairan/api/store"
+)
+
+// Config is everything `kairan serve` can be told.
+type Config struct {
+	// Addr is the TCP address to listen on.
+	Addr string
+	// DB is a SQLite file path, "sqlite:PATH", or a postgres:// URL.
+	DB string
+	// ModeratorTokenFile names a file holding the moderator's token.
+	ModeratorTokenFile string
+	// AllowedOrigins may write cross-origin (scheme://host[:port]); the
+	// server's own origin is always allowed.
+	AllowedOrigins []string
+	// ShutdownTimeout bounds how long in-flight requests may finish after
+	// SIGINT or SIGTERM.
+	ShutdownTimeout time.Duration
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+}
+
+// Default returns the configuration `go tool task run` uses.
+func Default() Config {
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		DB:              "kairan.db",
+		ShutdownTimeout: 10 * time.Second,
+		LogLevel:        "info",
+	}
+}
+
+// Load reads environment variables (KAIRAN_ADDR, …) over the defaults, then
+// flags over those, and validates the result.
+func Load(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	c := Default()
+	fs := flag.NewFlagSet("kairan serve", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	var origins string
+	str := func(p *string, name, env, help string) {
+		if v := getenv(env); v != "" {
+			*p = v
+		}
+		fs.StringVar(p, name, *p, help+" (env "+env+")")
+	}
+	str(&c.Addr, "addr", "KAIRAN_ADDR", "address to listen on")
+	str(&c.DB, "db", "KAIRAN_DB", "database: a SQLite file path, sqlite:PATH, or postgres://…")
+	str(&c.ModeratorTokenFile, "moderator-token-file", "KAIRAN_MODERATOR_TOKEN_FILE", "file holding the moderator token")
+	str(&origins, "allow-origin", "KAIRAN_ALLOW_ORIGIN", "comma-separated origins that may write cross-origin")
+	str(&c.LogLevel, "log-level", "KAIRAN_LOG_LEVEL", "debug, info, warn or error")
+	shutdown := c.ShutdownTimeout.String()
+	str(&shutdown, "shutdown-timeout", "KAIRAN_SHUTDOWN_TIMEOUT", "time in-flight requests get to finish on shutdown")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q; every setting is a --flag", fs.Arg(0))
+	}
+	d, err := time.ParseDuration(shutdown)
+	if err != nil {
+		return Config{}, fmt.Errorf("--shutdown-timeout %q is not a duration such as 10s", shutdown)
+	}
+	c.ShutdownTimeout = d
+	for _, o := range strings.Split(origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.AllowedOrigins = append(c.AllowedOrigins, strings.TrimRight(o, "/"))
+		}
+	}
+	return c, c.Validate()
+}
+
+// Validate reports the first setting that cannot work, in words that say
+// how to fix it.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("--addr %q is not host:port, for example 127.0.0.1:8080", c.Addr)
+	}
+	if _, _, err := c.Database(); err != nil {
+		return err
+	}
+	if c.ShutdownTimeout <= 0 {
+		return errors.New("--shutdown-timeout must be positive")
+	}
+	for _, o := range c.AllowedOrigins {
+		if !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
+			return fmt.Errorf("--allow-origin %q must look like https://example.org", o)
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("--log-level %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if c.ModeratorTokenFile != "" {
+		if _, err := c.ModeratorToken(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Database picks the dialect from the --db value.
+func (c Config) Database() (store.Dialect, string, error) {
+	switch {
+	case strings.HasPrefix(c.DB, "postgres://"), strings.HasPrefix(c.DB, "postgresql://"):
+		return "", "", errors.New("--db: PostgreSQL is not supported by this version yet; use a SQLite file path")
+	case strings.HasPrefix(c.DB, "sqlite:"):
+		path := strings.TrimPrefix(c.DB, "sqlite:")
+		if path == "" {
+			return "", "", errors.New("--db sqlite: needs a file path, for example sqlite:kairan.db")
+		}
+		return store.SQLite, path, nil
+	case strings.Contains(c.DB, "://"):
+		return "", "", fmt.Errorf("--db %q: unknown scheme; use a SQLite file path or postgres://…", c.DB)
+	case strings.TrimSpace(c.DB) == "":
+		return "", "", errors.New("--db is empty; give a SQLite file path such as kairan.db")
+	}
+	return store.SQLite, c.DB, nil
+}
+
+// MinModeratorToken is the shortest moderator token accepted: a token is
+// the only thing between the public and deleting every topic.
+const MinModeratorToken = 16
+
+// ModeratorToken reads the moderator token file ("" when none is set).
+// Surrounding white space is ignored.
+func (c Config) ModeratorToken() (string, error) {
+	if c.ModeratorTokenFile == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(c.ModeratorTokenFile)
+	if err != nil {
+		return "", fmt.Errorf("--moderator-token-file: %w", err)
+	}
+	token := strings.TrimSpace(string(b))
+	if len(token) < MinModeratorToken || strings.ContainsAny(token, " \t\r\n") {
+		return "", fmt.Errorf("--moderator-token-file %s: the token must be one word of at least %d characters",
+			c.ModeratorTokenFile, MinModeratorToken)
+	}
+	return token, nil
+}

@@ -1,0 +1,90 @@
+// Package httpapi is kairan's HTTP surface: one route table, the JSON
+// helpers and error mapping, and the REST handlers of the wire contract
+// (DESIGN.md section 3).
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+
+	"github.com/kairan/kairan/api/store"
+	"github.com/kairan/kairan/shared"
+)
+
+// Store is what the handlers need of the database.
+type Store interface {
+	Snapshot(ctx context.Context, board string, limit int) (shared.Snapshot, error)
+	CreateTopic(ctx context.Context, in store.NewTopic) (store.Created, error)
+	EditTopic(ctx context.Context, board string, id int64, comment string, who store.Actor) (shared.Topic, shared.Change, error)
+	DeleteTopic(ctx context.Context, board string, id int64, who store.Actor) (shared.Change, error)
+	Ping(ctx context.Context) error
+}
+
+// Config wires the API.
+type Config struct {
+	Store  Store
+	Logger *slog.Logger
+	// ModeratorToken may delete any topic; empty disables moderation.
+	ModeratorToken string
+	// AllowedOrigins may write cross-origin besides the server's own.
+	AllowedOrigins []string
+	// App serves everything outside /api/ and /healthz: the PWA.
+	App http.Handler
+}
+
+type api struct {
+	store          Store
+	log            *slog.Logger
+	moderatorToken string
+	allowedOrigins map[string]bool
+}
+
+// New returns the whole HTTP handler: routes plus middleware.
+func New(c Config) http.Handler {
+	a := &api{store: c.Store, log: c.Logger, moderatorToken: c.ModeratorToken,
+		allowedOrigins: map[string]bool{}}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	for _, o := range c.AllowedOrigins {
+		a.allowedOrigins[o] = true
+	}
+	return a.routes(c.App)
+}
+
+// routes is the one route table.
+func (a *api) routes(app http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/boards/{board}", a.getBoard)
+	mux.HandleFunc("POST /api/boards/{board}/topics", a.createTopic)
+	mux.HandleFunc("PATCH /api/boards/{board}/topics/{id}", a.editTopic)
+	mux.HandleFunc("DELETE /api/boards/{board}/topics/{id}", a.deleteTopic)
+	mux.HandleFunc("GET /healthz", a.health)
+	mux.HandleFunc("/api/", a.unknownRoute)
+	if app != nil {
+		mux.Handle("/", app)
+	}
+	return a.recoverPanics(a.logRequests(a.sameOriginWrites(mux)))
+}
+
+func (a *api) unknownRoute(w http.ResponseWriter, r *http.Request) {
+	a.writeError(w, r, shared.Errorf(shared.CodeNotFound,
+		"There is no API endpoint at "+r.Method+" "+r.URL.Path+"; see the README for the API."))
+}
+
+func (a *api) health(w http.ResponseWriter, r *http.Request) {
+	if err := a.store.Ping(r.Context()); err != nil {
+		a.log.WarnContext(r.Context(), "health check failed", "err", err)
+		a.writeError(w, r, shared.Errorf(shared.CodeUnavailable, "The database does not answer."))
+		return
+	}
+	a.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// isModerator compares in constant time.
+func (a *api) isModerator(token string) bool {
+	return a.moderatorToken != "" &&
+		subtle.ConstantTimeCompare([]byte(token), []byte(a.moderatorToken)) == 1
+}

@@ -1,0 +1,101 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kairan/kairan/shared"
+)
+
+// requireJSON checks the Content-Type of a write: application/json, with
+// no charset or utf-8.
+func requireJSON(r *http.Request) error {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err == nil && mt == "application/json" {
+		if cs, ok := params["charset"]; !ok || strings.EqualFold(cs, "utf-8") {
+			return nil
+		}
+	}
+	return shared.Errorf(shared.CodeUnsupportedMediaType,
+		"Send the body as JSON with 'Content-Type: application/json'.")
+}
+
+const bodyReadTimeout = 15 * time.Second
+
+var errTooLarge = shared.Errorf(shared.CodeBodyTooLarge,
+	fmt.Sprintf("The request body is larger than %d KiB; shorten the comment.", shared.MaxBodyBytes>>10))
+
+// readBody reads at most shared.MaxBodyBytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > shared.MaxBodyBytes {
+		return nil, errTooLarge
+	}
+	// A body trickled in slowly must not hold a handler for ever; the
+	// server has no global ReadTimeout because streams must live long.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, shared.MaxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, errTooLarge
+	case err != nil:
+		return nil, shared.Errorf(shared.CodeInvalidJSON, "The request body could not be read completely; send it again.")
+	}
+	return body, nil
+}
+
+// fieldCodes says which error code invalid UTF-8 in a field earns.
+var fieldCodes = map[string]shared.Code{
+	"comment": shared.CodeInvalidComment,
+	"author":  shared.CodeInvalidAuthor,
+}
+
+// decodeJSON decodes one JSON object into dst. Go's decoder would quietly
+// turn invalid UTF-8 into U+FFFD, so invalid bytes are found first and
+// blamed on the field that holds them.
+func decodeJSON(body []byte, dst any) error {
+	if !utf8.Valid(body) {
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(body, &fields) == nil {
+			for name, raw := range fields {
+				if code, ok := fieldCodes[name]; ok && !utf8.Valid(raw) {
+					return shared.Errorf(code, fmt.Sprintf("The %s is not valid UTF-8 text.", name))
+				}
+			}
+		}
+		return shared.Errorf(shared.CodeInvalidJSON, "The request body is not valid UTF-8 text.")
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return shared.Errorf(shared.CodeInvalidJSON, `The request body must be a JSON object such as {"comment":"hello"}.`)
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	if err := dec.Decode(dst); err != nil {
+		return shared.Errorf(shared.CodeInvalidJSON, describeJSONError(err))
+	}
+	if dec.More() || dec.InputOffset() != int64(len(trimmed)) {
+		return shared.Errorf(shared.CodeInvalidJSON, "The request body has data after the JSON object; send one object.")
+	}
+	return nil
+}
+
+func describeJSONError(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return fmt.Sprintf("The field %q must be a %s, not a JSON %s.", typeErr.Field, typeErr.Type, typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("The request body is not valid JSON (error at byte %d).", syntaxErr.Offset)
+	default:
+		return "The request body is not valid JSON."
+	}
+}

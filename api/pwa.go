@@ -1,0 +1,37 @@
+package main
+
+import (
+	"strconv"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+)
+
+// newPWA configures go-app's handler: the page shell, manifest, service
+// worker and generated scripts. Pages come from ui.Routes, registered by
+// the caller.
+func newPWA(web *assets) *app.Handler {
+	return &app.Handler{
+		Name:            "kairan",
+		ShortName:       "kairan",
+		Title:           "kairan",
+		Description:     "A live topic board: post, edit and see every change at once.",
+		Lang:            "en",
+		ThemeColor:      "#1f6f5c",
+		BackgroundColor: "#f4ecd8",
+		LoadingLabel:    "kairan {progress}%",
+		Icon: app.Icon{
+			Default:  "/web/icons/icon-192.png",
+			Large:    "/web/icons/icon-512.png",
+			Maskable: "/web/icons/icon-maskable-512.png",
+			SVG:      "/web/icons/icon.svg",
+		},
+		Styles: []string{"/web/app.css"},
+		// go-app does not cache the SVG icon by itself (notes/go-app-v10.md).
+		CacheableResources: []string{"/web/icons/icon.svg"},
+		Resources:          web,
+		Version:            web.version(),
+		// app.wasm travels compressed, so its Content-Length is not the
+		// size the loader counts; give it the raw size for the progress bar.
+		WasmContentLength: strconv.Itoa(web.rawLen),
+	}
+}

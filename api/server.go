@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/kairan/kairan/api/config"
+	"github.com/kairan/kairan/api/httpapi"
+	"github.com/kairan/kairan/api/store"
+	"github.com/kairan/kairan/app/ui"
+	"github.com/kairan/kairan/web"
+)
+
+// Main is the running server: it owns the store, the listener and the HTTP
+// server, and closes them in order.
+type Main struct {
+	Config config.Config
+	Logger *slog.Logger
+
+	store  *store.Store
+	ln     net.Listener
+	server *http.Server
+	served chan error
+}
+
+var registerRoutes sync.Once
+
+// Open opens the database, listens (so a taken port fails here, at once)
+// and starts serving in the background.
+func (m *Main) Open(ctx context.Context) error {
+	dialect, target, err := m.Config.Database()
+	if err != nil {
+		return err
+	}
+	modToken, err := m.Config.ModeratorToken()
+	if err != nil {
+		return err
+	}
+	m.store, err = store.Open(ctx, store.Options{Dialect: dialect, Target: target, Logger: m.Logger})
+	if err != nil {
+		return err
+	}
+	assets := newAssets(web.FS)
+	if assets.rawLen == 0 {
+		m.Logger.Warn("web/app.wasm is not built: the API works but the page cannot start; run `go tool task build`")
+	}
+	registerRoutes.Do(ui.Routes)
+	handler := httpapi.New(httpapi.Config{
+		Store: m.store, Logger: m.Logger, ModeratorToken: modToken,
+		AllowedOrigins: m.Config.AllowedOrigins, App: newPWA(assets),
+	})
+	m.ln, err = net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		m.store.Close()
+		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
+	}
+	m.server = &http.Server{
+		Handler: handler,
+		// Only headers get a server-wide read deadline: a server-wide
+		// ReadTimeout or WriteTimeout would also cut long-lived streams.
+		// Bodies get their own deadline in the handlers that read them.
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.server.Serve(m.ln) }()
+	m.Logger.Info("kairan serving", "url", m.URL(), "db", string(dialect)+":"+target,
+		"epoch", m.store.Epoch(), "version", assets.version(), "moderation", modToken != "")
+	return nil
+}
+
+// URL is where the server listens, e.g. http://127.0.0.1:8080.
+func (m *Main) URL() string { return "http://" + m.ln.Addr().String() }
+
+// Close stops accepting, lets in-flight requests finish within the
+// shutdown timeout, then closes the database.
+func (m *Main) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+	defer cancel()
+	shutdownErr := m.server.Shutdown(ctx)
+	if errors.Is(shutdownErr, context.DeadlineExceeded) {
+		m.Logger.Warn("in-flight requests did not finish in time; closing them", "timeout", m.Config.ShutdownTimeout)
+		shutdownErr = m.server.Close()
+	}
+	if err := <-m.served; !errors.Is(err, http.ErrServerClosed) {
+		shutdownErr = errors.Join(shutdownErr, err)
+	}
+	return errors.Join(shutdownErr, m.store.Close())
+}

@@ -1,0 +1,128 @@
+// Package client is the typed REST client of kairan's API. It decodes
+// answers into shared types and failures into *shared.Error, so callers
+// switch on error codes, not status numbers. In the browser it rides on
+// fetch (see fetch_wasm.go); natively on net/http, for tests and tools.
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+
+	"github.com/kairan/kairan/shared"
+)
+
+// Client talks to one kairan server.
+type Client struct {
+	// Base is the server's URL without a trailing slash; "" means the
+	// page's own origin in the browser.
+	Base string
+}
+
+// request is one HTTP exchange; roundTrip is platform code.
+type request struct {
+	method  string
+	url     string
+	header  map[string]string
+	body    []byte
+	wantOK  int
+	decoded any
+}
+
+// Snapshot fetches a board's newest topics.
+func (c *Client) Snapshot(ctx context.Context, board string) (shared.Snapshot, error) {
+	var snap shared.Snapshot
+	err := c.do(ctx, request{method: "GET", url: c.boardURL(board), decoded: &snap})
+	return snap, err
+}
+
+// Post creates a topic. A non-empty key makes the post idempotent: sending
+// it again answers with the first result.
+func (c *Client) Post(ctx context.Context, board string, in shared.CreateTopic, key string) (shared.CreatedTopic, error) {
+	var out shared.CreatedTopic
+	h := map[string]string{}
+	if key != "" {
+		h["Idempotency-Key"] = key
+	}
+	err := c.do(ctx, request{method: "POST", url: c.boardURL(board) + "/topics", header: h,
+		body: mustJSON(in), decoded: &out})
+	return out, err
+}
+
+// Edit replaces the comment of a topic the token owns.
+func (c *Client) Edit(ctx context.Context, board string, id int64, comment, token string) (shared.Topic, error) {
+	var out shared.Topic
+	err := c.do(ctx, request{method: "PATCH", url: c.topicURL(board, id),
+		header: map[string]string{"Authorization": "Bearer " + token},
+		body:   mustJSON(shared.EditTopic{Comment: comment}), decoded: &out})
+	return out, err
+}
+
+// Delete removes a topic the token owns (or any, with the moderator token).
+func (c *Client) Delete(ctx context.Context, board string, id int64, token string) error {
+	return c.do(ctx, request{method: "DELETE", url: c.topicURL(board, id),
+		header: map[string]string{"Authorization": "Bearer " + token}})
+}
+
+func (c *Client) boardURL(board string) string {
+	return c.Base + "/api/boards/" + url.PathEscape(board)
+}
+
+func (c *Client) topicURL(board string, id int64) string {
+	return c.boardURL(board) + "/topics/" + strconv.FormatInt(id, 10)
+}
+
+func (c *Client) do(ctx context.Context, req request) error {
+	if req.body != nil {
+		if req.header == nil {
+			req.header = map[string]string{}
+		}
+		req.header["Content-Type"] = "application/json"
+	}
+	status, body, err := roundTrip(ctx, req)
+	if err != nil {
+		return &shared.Error{Code: shared.CodeNetwork,
+			Message: "The server cannot be reached; check your connection and try again."}
+	}
+	if status < 200 || status > 299 {
+		return decodeError(status, body)
+	}
+	if req.decoded == nil {
+		return nil
+	}
+	if err := json.Unmarshal(body, req.decoded); err != nil {
+		return &shared.Error{Code: shared.CodeInternal,
+			Message: fmt.Sprintf("The server's answer could not be read (HTTP %d).", status)}
+	}
+	return nil
+}
+
+// decodeError turns an error response back into the server's *shared.Error;
+// a body that is not the contract's (a proxy's page, say) still yields a
+// code by status.
+func decodeError(status int, body []byte) error {
+	var eb shared.ErrorBody
+	if json.Unmarshal(body, &eb) == nil && eb.Error != nil && eb.Error.Code != "" {
+		return eb.Error
+	}
+	code := shared.CodeInternal
+	switch {
+	case status == 404:
+		code = shared.CodeNotFound
+	case status == 429:
+		code = shared.CodeRateLimited
+	case status == 502, status == 503, status == 504:
+		code = shared.CodeUnavailable
+	}
+	return &shared.Error{Code: code, Message: fmt.Sprintf("The server answered HTTP %d; try again in a moment.", status)}
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only shared request types are encoded: they always marshal
+	}
+	return b
+}

@@ -1,0 +1,69 @@
+//go:build wasm
+
+package client
+
+import (
+	"context"
+	"errors"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+)
+
+// roundTrip calls the browser's fetch through go-app's JS interop. It
+// blocks the calling goroutine, so call it off the UI goroutine (ctx.Async).
+// Unlike app.Value.Then, it also listens for rejection: an offline fetch
+// rejects and must not hang forever.
+func roundTrip(ctx context.Context, req request) (int, []byte, error) {
+	headers := map[string]any{}
+	for k, v := range req.header {
+		headers[k] = v
+	}
+	abort := app.Window().Get("AbortController").New()
+	opts := map[string]any{
+		"method":      req.method,
+		"headers":     headers,
+		"credentials": "same-origin",
+		"cache":       "no-store",
+		"signal":      abort.Get("signal"),
+	}
+	if req.body != nil {
+		opts["body"] = string(req.body)
+	}
+	type result struct {
+		status int
+		body   []byte
+		err    error
+	}
+	done := make(chan result, 1)
+	var status int
+	var onResponse, onText, onFail app.Func
+	release := func() { onResponse.Release(); onText.Release(); onFail.Release() }
+	onFail = app.FuncOf(func(this app.Value, args []app.Value) any {
+		msg := "fetch failed"
+		if len(args) > 0 {
+			msg = args[0].Call("toString").String()
+		}
+		done <- result{err: errors.New(msg)}
+		return nil
+	})
+	onText = app.FuncOf(func(this app.Value, args []app.Value) any {
+		done <- result{status: status, body: []byte(args[0].String())}
+		return nil
+	})
+	onResponse = app.FuncOf(func(this app.Value, args []app.Value) any {
+		status = args[0].Get("status").Int()
+		args[0].Call("text").Call("then", onText, onFail)
+		return nil
+	})
+	app.Window().Call("fetch", req.url, opts).Call("then", onResponse, onFail)
+	select {
+	case r := <-done:
+		release()
+		return r.status, r.body, r.err
+	case <-ctx.Done():
+		abort.Call("abort")
+		<-done // the promise settles (rejects) after abort; only then release
+		release()
+		return 0, nil, ctx.Err()
+	}
+}

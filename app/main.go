@@ -1,0 +1,14 @@
+// Command app is kairan's browser client, built with GOOS=js GOARCH=wasm
+// into web/app.wasm.
+package main
+
+import (
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"github.com/kairan/kairan/app/ui"
+)
+
+func main() {
+	ui.Routes()
+	app.RunWhenOnBrowser()
+}

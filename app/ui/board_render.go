@@ -1,0 +1,109 @@
+package ui
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"github.com/kairan/kairan/shared"
+)
+
+// Render draws the page from its fields alone. Every user text goes
+// through app.Text, which sets text nodes: a comment of "<script>" shows
+// those characters and runs nothing.
+func (p *BoardPage) Render() app.UI {
+	return app.Div().Class("page").Body(
+		p.renderHeader(),
+		app.Main().Class("board").Body(
+			app.If(p.Invalid != "", func() app.UI {
+				return app.P().Class("notice", "error").Text(p.Invalid)
+			}).Else(func() app.UI {
+				return app.Div().Body(
+					p.renderForm(),
+					app.If(p.Error != "", func() app.UI {
+						return app.P().ID("error").Class("notice", "error").Attr("role", "alert").Text(p.Error)
+					}),
+					p.renderTopics(),
+				)
+			}),
+		),
+	)
+}
+
+func (p *BoardPage) renderHeader() app.UI {
+	return app.Header().Class("bar").Body(
+		app.A().Class("brand").Href("/").Text("kairan"),
+		app.H1().Class("board-name").Text(p.Board),
+		app.Form().Class("go").OnSubmit(p.onGoBoard).Body(
+			app.Input().Type("text").Class("go-input").Placeholder("other board").
+				Attr("aria-label", "Go to board").Attr("autocapitalize", "none").
+				Value(p.BoardGo).OnInput(p.ValueTo(&p.BoardGo)),
+			app.Button().Type("submit").Class("go-button").Text("Go"),
+		),
+	)
+}
+
+func (p *BoardPage) renderForm() app.UI {
+	n := utf8.RuneCountInString(p.Draft)
+	return app.Form().ID("post-form").Class("post").OnSubmit(p.onPost).Body(
+		app.Textarea().ID("comment").Placeholder("Write a topic…").
+			Attr("aria-label", "Comment").Attr("rows", 3).
+			Text(p.Draft).OnInput(p.ValueTo(&p.Draft)),
+		app.Div().Class("post-row").Body(
+			app.Input().ID("author").Type("text").Class("author-input").Placeholder("Your name (optional)").
+				Attr("aria-label", "Your name").MaxLength(shared.MaxAuthorChars).
+				Value(p.Author).OnInput(p.ValueTo(&p.Author)),
+			app.Span().Class("count").Class(map[bool]string{true: "over"}[n > shared.MaxCommentChars]).
+				Text(strconv.Itoa(n)+"/"+strconv.Itoa(shared.MaxCommentChars)),
+			app.Button().ID("post-button").Type("submit").Class("primary").Disabled(p.Posting).
+				Text(map[bool]string{true: "Posting…", false: "Post"}[p.Posting]),
+		),
+	)
+}
+
+func (p *BoardPage) renderTopics() app.UI {
+	if !p.Loaded && len(p.Topics) == 0 {
+		return app.P().Class("notice").Text("Loading…")
+	}
+	if len(p.Topics) == 0 {
+		return app.P().Class("notice", "empty").Text("No topics yet. Be the first to post.")
+	}
+	return app.Ul().ID("topics").Class("topics").Body(
+		app.Range(p.Topics).Slice(func(i int) app.UI { return p.renderTopic(p.Topics[i]) }),
+	)
+}
+
+func (p *BoardPage) renderTopic(t shared.Topic) app.UI {
+	_, owned := p.Owned[t.ID]
+	editing := owned && p.EditingID == t.ID
+	return app.Li().ID("topic-"+strconv.FormatInt(t.ID, 10)).Class("topic").Body(
+		app.Div().Class("meta").Body(
+			app.Span().Class("author").Text(t.Author),
+			app.Time().Class("when").DateTime(t.CreatedAt.Format(time.RFC3339)).
+				Title(t.CreatedAt.Local().Format("Mon 2 Jan 2006 15:04")).Text(Ago(p.Now, t.CreatedAt)),
+			app.If(!t.UpdatedAt.Equal(t.CreatedAt), func() app.UI {
+				return app.Span().Class("edited").Title("edited "+t.UpdatedAt.Local().Format("Mon 2 Jan 2006 15:04")).Text("edited")
+			}),
+		),
+		app.If(editing, func() app.UI {
+			return app.Form().Class("edit").OnSubmit(p.onSave(t.ID)).Body(
+				app.Textarea().Class("edit-text").Attr("aria-label", "Edit comment").Attr("rows", 3).
+					Text(p.EditDraft).OnInput(p.ValueTo(&p.EditDraft)),
+				app.Div().Class("actions").Body(
+					app.Button().Type("submit").Class("primary").Text("Save"),
+					app.Button().Type("button").OnClick(p.onCancelEdit).Text("Cancel"),
+				),
+			)
+		}).Else(func() app.UI {
+			return app.P().Class("comment").Text(t.Comment)
+		}),
+		app.If(owned && !editing, func() app.UI {
+			return app.Div().Class("actions").Body(
+				app.Button().Type("button").Class("edit-button").OnClick(p.onEdit(t.ID, t.Comment)).Text("Edit"),
+				app.Button().Type("button").Class("delete-button").OnClick(p.onDelete(t.ID)).Text("Delete"),
+			)
+		}),
+	)
+}
