@@ -52,10 +52,15 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// fieldCodes says which error code invalid UTF-8 in a field earns.
-var fieldCodes = map[string]shared.Code{
-	"comment": shared.CodeInvalidComment,
-	"author":  shared.CodeInvalidAuthor,
+// fieldCodes says which error code invalid UTF-8 in a field earns. It is a
+// list, not a map, so a body with several bad fields always earns the same
+// code, in the order Normalize checks them (author, then comment).
+var fieldCodes = []struct {
+	name string
+	code shared.Code
+}{
+	{"author", shared.CodeInvalidAuthor},
+	{"comment", shared.CodeInvalidComment},
 }
 
 // decodeJSON decodes one JSON object into dst. Go's decoder would quietly
@@ -65,9 +70,9 @@ func decodeJSON(body []byte, dst any) error {
 	if !utf8.Valid(body) {
 		var fields map[string]json.RawMessage
 		if json.Unmarshal(body, &fields) == nil {
-			for name, raw := range fields {
-				if code, ok := fieldCodes[name]; ok && !utf8.Valid(raw) {
-					return shared.Errorf(code, fmt.Sprintf("The %s is not valid UTF-8 text.", name))
+			for _, f := range fieldCodes {
+				if raw, ok := fields[f.name]; ok && !utf8.Valid(raw) {
+					return shared.Errorf(f.code, fmt.Sprintf("The %s is not valid UTF-8 text.", f.name))
 				}
 			}
 		}

@@ -1,0 +1,85 @@
+// Package browsertest starts Debian's headless Chromium for end-to-end
+// tests through chromedp. Without a browser the test is skipped with a
+// message, unless KAIRAN_REQUIRE_BROWSER=1 (CI), where it fails instead.
+package browsertest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Browser finds the Chromium binary, or reports why there is none.
+func Browser(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path
+		}
+	}
+	msg := "no chromium on PATH: install Debian's chromium (apt-get install -y chromium) to run browser tests"
+	if os.Getenv("KAIRAN_REQUIRE_BROWSER") == "1" {
+		t.Fatal(msg + " (KAIRAN_REQUIRE_BROWSER=1)")
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// New starts a fresh headless browser (its own profile) and returns the
+// context of its first tab. The browser is stopped when the test ends.
+func New(t testing.TB) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(Browser(t)),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	// The first Do starts the browser; its lifetime is bound to ctx, which
+	// has no deadline. Steps take their own timeouts (Within).
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// Within runs one step with a timeout, failing the test with what it was
+// waiting for.
+func Within[T any](t testing.TB, ctx context.Context, d time.Duration, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	stepCtx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	v, err := chromedp.Run(stepCtx, a)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+// Until polls a JavaScript expression until it is true.
+func Until(t testing.TB, ctx context.Context, d time.Duration, what, expr string) {
+	t.Helper()
+	Within(t, ctx, d, "waiting for "+what, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(25*time.Millisecond)))
+}
+
+// Do runs steps that return nothing.
+func Do(t testing.TB, ctx context.Context, d time.Duration, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	stepCtx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	if err := chromedp.Do(stepCtx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}

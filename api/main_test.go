@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/kairan/kairan/api/config"
+	"github.com/kairan/kairan/app/client"
+	"github.com/kairan/kairan/shared"
+)
+
+// startServer runs the real server wiring on a loopback port with a fresh
+// SQLite file, and closes it when the test ends.
+func startServer(t *testing.T, edit ...func(*config.Config)) *Main {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DB = filepath.Join(t.TempDir(), "kairan.db")
+	for _, e := range edit {
+		e(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	m := &Main{Config: cfg, Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	if err := m.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return m
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func TestServesPageAPIAndHealth(t *testing.T) {
+	m := startServer(t)
+	for path, want := range map[string]string{
+		"/":                     "<!doctype html>",
+		"/b/night-shift":        "night-shift · kairan",
+		"/healthz":              `"ok"`,
+		"/manifest.webmanifest": `"name":"kairan"`,
+		"/web/app.css":          "--teal",
+		"/web/icons/icon.svg":   "<svg",
+		"/api/boards/lobby":     `"topics":[]`,
+	} {
+		resp, err := http.Get(m.URL() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s = %d, body lacks %q:\n%.300s", path, resp.StatusCode, want, body)
+		}
+	}
+	resp, err := http.Get(m.URL() + "/no/such/page")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("GET /no/such/page = %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestWasmIsServedPrecompressed(t *testing.T) {
+	m := startServer(t)
+	a := newAssets(os.DirFS("../web"))
+	if a.rawLen == 0 || a.wasm["br"] == nil || a.wasm["gzip"] == nil {
+		t.Fatal("web/app.wasm and its .br/.gz are not built: run `go tool task build` first")
+	}
+	for _, tc := range []struct{ accept, encoding string }{
+		{"gzip, deflate, br, zstd", "br"},
+		{"gzip", "gzip"},
+		{"br;q=0, gzip", "gzip"},
+		{"", ""},
+		{"identity", ""},
+	} {
+		req, _ := http.NewRequest("GET", m.URL()+"/web/app.wasm", nil)
+		req.Header.Set("Accept-Encoding", tc.accept)
+		resp, err := http.DefaultTransport.RoundTrip(req) // no transparent decompression
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		h := resp.Header
+		if resp.StatusCode != 200 || h.Get("Content-Type") != "application/wasm" ||
+			h.Get("Content-Encoding") != tc.encoding || h.Get("Vary") != "Accept-Encoding" {
+			t.Errorf("Accept-Encoding %q: %d, headers %v", tc.accept, resp.StatusCode, h)
+			continue
+		}
+		want := map[string][]byte{"br": a.wasm["br"], "gzip": a.wasm["gzip"], "": a.wasm[""]}[tc.encoding]
+		if !bytes.Equal(body, want) {
+			t.Errorf("Accept-Encoding %q: body of %d bytes is not the %q file (%d bytes)", tc.accept, len(body), tc.encoding, len(want))
+		}
+	}
+	// The version is the build's: a hash of app.wasm, the same in every process.
+	page, _ := http.Get(m.URL() + "/")
+	page.Body.Close()
+	if etag := page.Header.Get("ETag"); etag != `"`+a.version()+`"` || a.version() == "no-wasm" {
+		t.Errorf("ETag = %s, want the wasm hash %q", etag, a.version())
+	}
+}
+
+func TestShutdownFinishesInFlightAndClosesTheDatabase(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Addr, cfg.DB = "127.0.0.1:0", filepath.Join(dir, "k.db")
+	m := &Main{Config: cfg, Logger: slog.New(slog.DiscardHandler)}
+	if err := m.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// A post is in flight: headers and half its body are sent.
+	body := `{"comment":"in flight during shutdown"}`
+	conn, err := net.Dial("tcp", m.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/boards/lobby/topics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:10])
+
+	closed := make(chan error, 1)
+	go func() { closed <- m.Close() }()
+	// Shutdown closes the listener first: wait until new connections fail.
+	for {
+		c, err := net.Dial("tcp", m.ln.Addr().String())
+		if err != nil {
+			break
+		}
+		c.Close()
+		runtime.Gosched()
+	}
+	// The in-flight request still completes.
+	fmt.Fprint(conn, body[10:])
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created shared.CreatedTopic
+	json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || created.Topic.ID == 0 {
+		t.Fatalf("in-flight post during shutdown = %d %+v", resp.StatusCode, created)
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if _, err := http.Get(m.URL() + "/healthz"); err == nil {
+		t.Fatal("server still answers after Close")
+	}
+	// The database was closed cleanly: a new process opens it and sees the post.
+	m2 := &Main{Config: cfg, Logger: slog.New(slog.DiscardHandler)}
+	if err := m2.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	snap, err := (&client.Client{Base: m2.URL()}).Snapshot(context.Background(), "lobby")
+	if err != nil || len(snap.Topics) != 1 || snap.Topics[0].ID != created.Topic.ID {
+		t.Fatalf("after restart: %+v, %v", snap, err)
+	}
+}
