@@ -10,5 +10,6 @@ import (
 
 func main() {
 	ui.Routes()
+	ui.KeepFormsInApp()
 	app.RunWhenOnBrowser()
 }

@@ -82,7 +82,6 @@ func (p *BoardPage) load(ctx app.Context) {
 }
 
 func (p *BoardPage) onPost(ctx app.Context, e app.Event) {
-	e.PreventDefault()
 	if p.Posting {
 		return
 	}
@@ -103,6 +102,7 @@ func (p *BoardPage) onPost(ctx app.Context, e app.Event) {
 				return
 			}
 			p.Draft = ""
+			clearField(ctx, "comment")
 			p.remember(ctx, created.Topic.ID, created.OwnerToken)
 			p.upsert(created.Topic)
 		})
@@ -121,8 +121,7 @@ func (p *BoardPage) onCancelEdit(ctx app.Context, e app.Event) {
 
 func (p *BoardPage) onSave(id int64) app.EventHandler {
 	return func(ctx app.Context, e app.Event) {
-		e.PreventDefault()
-		comment, err := shared.NormalizeComment(p.EditDraft)
+			comment, err := shared.NormalizeComment(p.EditDraft)
 		if err != nil {
 			p.Error = message(err)
 			return
@@ -163,13 +162,13 @@ func (p *BoardPage) onDelete(id int64) app.EventHandler {
 }
 
 func (p *BoardPage) onGoBoard(ctx app.Context, e app.Event) {
-	e.PreventDefault()
 	if err := shared.ValidateBoard(p.BoardGo); err != nil {
 		p.Error = message(err)
 		return
 	}
 	target := p.BoardGo
 	p.BoardGo = ""
+	clearField(ctx, "go-board")
 	ctx.Navigate("/b/" + url.PathEscape(target))
 }
 

@@ -37,7 +37,7 @@ func (p *BoardPage) renderHeader() app.UI {
 		app.A().Class("brand").Href("/").Text("kairan"),
 		app.H1().Class("board-name").Text(p.Board),
 		app.Form().Class("go").OnSubmit(p.onGoBoard).Body(
-			app.Input().Type("text").Class("go-input").Placeholder("other board").
+			app.Input().ID("go-board").Type("text").Class("go-input").Placeholder("board…").
 				Attr("aria-label", "Go to board").Attr("autocapitalize", "none").
 				Value(p.BoardGo).OnInput(p.ValueTo(&p.BoardGo)),
 			app.Button().Type("submit").Class("go-button").Text("Go"),
@@ -52,7 +52,7 @@ func (p *BoardPage) renderForm() app.UI {
 			Attr("aria-label", "Comment").Attr("rows", 3).
 			Text(p.Draft).OnInput(p.ValueTo(&p.Draft)),
 		app.Div().Class("post-row").Body(
-			app.Input().ID("author").Type("text").Class("author-input").Placeholder("Your name (optional)").
+			app.Input().ID("author").Type("text").Class("author-input").Placeholder("Name (optional)").
 				Attr("aria-label", "Your name").MaxLength(shared.MaxAuthorChars).
 				Value(p.Author).OnInput(p.ValueTo(&p.Author)),
 			app.Span().Class("count").Class(map[bool]string{true: "over"}[n > shared.MaxCommentChars]).

@@ -1,0 +1,33 @@
+package ui
+
+import "github.com/maxence-charriere/go-app/v10/pkg/app"
+
+// KeepFormsInApp stops every form from submitting natively. go-app runs
+// event handlers on its UI goroutine after the JS event has returned, so a
+// PreventDefault inside OnSubmit comes too late and the browser would
+// reload the page. A capturing listener on document cancels the native
+// submit synchronously; the OnSubmit handlers still run. Browser only.
+func KeepFormsInApp() {
+	if !app.IsClient {
+		return
+	}
+	cancel := app.FuncOf(func(this app.Value, args []app.Value) any {
+		if len(args) > 0 {
+			args[0].Call("preventDefault")
+		}
+		return nil
+	}) // never released: it lives as long as the page
+	app.Window().Get("document").Call("addEventListener", "submit", cancel, true)
+}
+
+// clearField empties a text field. go-app v10.1.11 never renders an empty
+// "value" (attributes.Set drops empty values, switching on the value where
+// it means the name), so setting the bound field to "" leaves the old text
+// in the DOM; this clears it after the next render.
+func clearField(ctx app.Context, id string) {
+	ctx.Defer(func(app.Context) {
+		if el := app.Window().GetElementByID(id); el.Truthy() {
+			el.Set("value", "")
+		}
+	})
+}
