@@ -359,6 +359,43 @@ func TestUnknownAPIPath(t *testing.T) {
 	}
 }
 
+// panickyStore is the real store, except that reading board "boom" panics.
+type panickyStore struct{ *store.Store }
+
+func (p panickyStore) Snapshot(ctx context.Context, board string, limit int) (shared.Snapshot, error) {
+	if board == "boom" {
+		panic("kaboom: internal detail")
+	}
+	return p.Store.Snapshot(ctx, board, limit)
+}
+
+// TestServerFailures: a panic and a dead database answer with the
+// contract's error body and no internal detail.
+func TestServerFailures(t *testing.T) {
+	e := newEnv(t, func(c *httpapi.Config) { c.Store = panickyStore{c.Store.(*store.Store)} })
+	r := e.do(t, "GET", "/api/boards/boom", "", nil)
+	wantError(t, r, http.StatusInternalServerError, shared.CodeInternal)
+	if strings.Contains(string(r.body), "kaboom") {
+		t.Fatalf("500 leaks the panic: %s", r.body)
+	}
+	e.snapshot(t, "lobby", "") // the server still serves
+
+	if err := e.st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r = e.do(t, "GET", "/healthz", "", nil)
+	wantError(t, r, http.StatusServiceUnavailable, shared.CodeUnavailable)
+	for _, r := range []response{
+		e.do(t, "GET", "/api/boards/lobby", "", nil),
+		e.do(t, "POST", "/api/boards/lobby/topics", `{"comment":"into the void"}`, jsonHdr()),
+	} {
+		wantError(t, r, http.StatusInternalServerError, shared.CodeInternal)
+		if strings.Contains(strings.ToLower(string(r.body)), "sql") || strings.Contains(string(r.body), "closed") {
+			t.Fatalf("500 leaks internal detail: %s", r.body)
+		}
+	}
+}
+
 // ---------------------------------------------------------------------------
 // GET /api/boards/{board}
 
@@ -834,6 +871,9 @@ func TestIdempotentReplay(t *testing.T) {
 	} {
 		r := e.do(t, "POST", path, js(t, other), jsonHdr("Idempotency-Key", key))
 		wantError(t, r, http.StatusUnprocessableEntity, shared.CodeIdempotencyMismatch)
+		if strings.Contains(string(r.body), key) || strings.Contains(string(r.body), c.token) {
+			t.Fatalf("422 shows the key or the owner token: %s", r.body)
+		}
 	}
 	e.unchanged(t, "lobby", after1)
 

@@ -121,7 +121,7 @@ func (p *BoardPage) onCancelEdit(ctx app.Context, e app.Event) {
 
 func (p *BoardPage) onSave(id int64) app.EventHandler {
 	return func(ctx app.Context, e app.Event) {
-			comment, err := shared.NormalizeComment(p.EditDraft)
+		comment, err := shared.NormalizeComment(p.EditDraft)
 		if err != nil {
 			p.Error = message(err)
 			return

@@ -57,10 +57,19 @@ func (p *BoardPage) renderForm() app.UI {
 				Value(p.Author).OnInput(p.ValueTo(&p.Author)),
 			app.Span().Class("count").Class(map[bool]string{true: "over"}[n > shared.MaxCommentChars]).
 				Text(strconv.Itoa(n)+"/"+strconv.Itoa(shared.MaxCommentChars)),
-			app.Button().ID("post-button").Type("submit").Class("primary").Disabled(p.Posting).
-				Text(map[bool]string{true: "Posting…", false: "Post"}[p.Posting]),
+			p.renderPostButton(),
 		),
 	)
+}
+
+// renderPostButton sets "disabled" only while posting: go-app would print
+// disabled="false" into the prerendered HTML, which browsers read as disabled.
+func (p *BoardPage) renderPostButton() app.UI {
+	b := app.Button().ID("post-button").Type("submit").Class("primary")
+	if p.Posting {
+		return b.Disabled(true).Text("Posting…")
+	}
+	return b.Text("Post")
 }
 
 func (p *BoardPage) renderTopics() app.UI {
@@ -84,7 +93,7 @@ func (p *BoardPage) renderTopic(t shared.Topic) app.UI {
 			app.Time().Class("when").DateTime(t.CreatedAt.Format(time.RFC3339)).
 				Title(t.CreatedAt.Local().Format("Mon 2 Jan 2006 15:04")).Text(Ago(p.Now, t.CreatedAt)),
 			app.If(!t.UpdatedAt.Equal(t.CreatedAt), func() app.UI {
-				return app.Span().Class("edited").Title("edited "+t.UpdatedAt.Local().Format("Mon 2 Jan 2006 15:04")).Text("edited")
+				return app.Span().Class("edited").Title("edited " + t.UpdatedAt.Local().Format("Mon 2 Jan 2006 15:04")).Text("edited")
 			}),
 		),
 		app.If(editing, func() app.UI {

@@ -1,0 +1,166 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"github.com/kairan/kairan/shared"
+)
+
+var t0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+
+// mount renders a page with the given state in go-app's test engine, which
+// has server semantics: no OnMount and no network.
+func mount(t *testing.T, p *BoardPage) *BoardPage {
+	t.Helper()
+	e := app.NewTestEngine()
+	if err := e.Load(p); err != nil {
+		t.Fatal(err)
+	}
+	e.ConsumeAll()
+	return p
+}
+
+func topic(id int64, author, comment string) shared.Topic {
+	created := t0.Add(time.Duration(id) * time.Minute)
+	return shared.Topic{ID: id, Board: "lobby", Author: author, Comment: comment, CreatedAt: created, UpdatedAt: created}
+}
+
+func page(topics ...shared.Topic) *BoardPage {
+	return &BoardPage{Board: "lobby", Loaded: true, Topics: topics, Now: t0.Add(time.Hour), Owned: map[int64]string{}}
+}
+
+// Paths into the tree: page root 0 → main 1 → content div 0 → list 1 →
+// topic i → meta 0 / comment 1 / actions 2.
+func topicPath(i int, rest ...int) []int { return append([]int{0, 1, 0, 1, i}, rest...) }
+
+func noop(app.Context, app.Event) {}
+
+func match(t *testing.T, want app.UI, p *BoardPage, path ...int) {
+	t.Helper()
+	if err := app.Match(want, p, path...); err != nil {
+		t.Errorf("at %v: %v\n%s", path, err, app.HTMLString(p))
+	}
+}
+
+func TestTopicsNewestFirstAsText(t *testing.T) {
+	p := mount(t, page(topic(2, "bob", "<script>x</script>"), topic(1, "ann", "first")))
+	match(t, app.Li().ID("topic-2").Class("topic"), p, topicPath(0)...)
+	match(t, app.Text("bob"), p, topicPath(0, 0, 0, 0)...)
+	match(t, app.Text("58 min ago"), p, topicPath(0, 0, 1, 0)...)
+	match(t, app.Text("<script>x</script>"), p, topicPath(0, 1, 0)...)
+	match(t, app.Text("first"), p, topicPath(1, 1, 0)...)
+	if html := app.HTMLString(p); strings.Contains(html, "<script>x") {
+		t.Fatalf("comment rendered as markup:\n%s", html)
+	}
+}
+
+func TestOnlyOwnTopicsOfferEditAndDelete(t *testing.T) {
+	p := page(topic(2, "bob", "theirs"), topic(1, "ann", "mine"))
+	p.Owned[1] = "token"
+	mount(t, p)
+	match(t, app.Div().Class("actions"), p, topicPath(1, 2)...)
+	match(t, app.Text("Edit"), p, topicPath(1, 2, 0, 0)...)
+	match(t, app.Text("Delete"), p, topicPath(1, 2, 1, 0)...)
+	if err := app.Match(app.Div().Class("actions"), p, topicPath(0, 2)...); err == nil {
+		t.Error("a topic the page holds no token for offers actions")
+	}
+}
+
+func TestEditingShowsTheDraft(t *testing.T) {
+	p := page(topic(1, "ann", "mine"))
+	p.Owned[1], p.EditingID, p.EditDraft = "token", 1, "new words"
+	mount(t, p)
+	match(t, app.Form().Class("edit").OnSubmit(noop), p, topicPath(0, 1)...)
+	match(t, app.Textarea().Class("edit-text").Attr("aria-label", "Edit comment").Attr("rows", 3).Text("new words").OnInput(noop), p, topicPath(0, 1, 0)...)
+}
+
+func TestEditedTopicsSayEdited(t *testing.T) {
+	tp := topic(1, "ann", "changed")
+	tp.UpdatedAt = tp.CreatedAt.Add(time.Minute)
+	p := mount(t, page(tp))
+	match(t, app.Text("edited"), p, topicPath(0, 0, 2, 0)...)
+}
+
+func TestEmptyInvalidAndErrorStates(t *testing.T) {
+	empty := mount(t, page())
+	match(t, app.Text("No topics yet. Be the first to post."), empty, 0, 1, 0, 1, 0)
+
+	invalid := mount(t, &BoardPage{Board: "Bad", Invalid: "not a board"})
+	match(t, app.P().Class("notice", "error").Text("not a board"), invalid, 0, 1, 0)
+
+	failed := page()
+	failed.Error = "The comment is empty; write something first."
+	mount(t, failed)
+	match(t, app.P().ID("error").Class("notice", "error").Attr("role", "alert"), failed, 0, 1, 0, 1)
+	match(t, app.Text(failed.Error), failed, 0, 1, 0, 1, 0)
+}
+
+func TestPostButtonWhilePosting(t *testing.T) {
+	p := page()
+	mount(t, p)
+	if strings.Contains(app.HTMLString(p), "disabled") {
+		t.Error("the idle post button is marked disabled")
+	}
+	p = page()
+	p.Posting = true
+	mount(t, p)
+	match(t, app.Button().ID("post-button").Type("submit").Class("primary").Disabled(true), p, 0, 1, 0, 0, 1, 2)
+	match(t, app.Text("Posting…"), p, 0, 1, 0, 0, 1, 2, 0)
+}
+
+func TestCharacterCount(t *testing.T) {
+	p := page()
+	p.Draft = strings.Repeat("é", shared.MaxCommentChars+1)
+	mount(t, p)
+	match(t, app.Span().Class("count").Class("over"), p, 0, 1, 0, 0, 1, 1)
+	match(t, app.Text("2001/2000"), p, 0, 1, 0, 0, 1, 1, 0)
+}
+
+func TestUpsertKeepsNewestFirst(t *testing.T) {
+	p := page(topic(5, "", "five"), topic(3, "", "three"), topic(1, "", "one"))
+	p.upsert(topic(4, "", "four"))
+	p.upsert(topic(9, "", "nine"))
+	p.upsert(topic(0, "", "zero"))
+	p.upsert(topic(3, "", "three again"))
+	p.remove(5)
+	var got []string
+	for _, tp := range p.Topics {
+		got = append(got, tp.Comment)
+	}
+	if strings.Join(got, ",") != "nine,four,three again,one,zero" {
+		t.Fatalf("order = %v", got)
+	}
+}
+
+func TestBoardFromPath(t *testing.T) {
+	for path, want := range map[string]string{"/": "lobby", "/b/night-shift": "night-shift", "/b/": "", "/b/Bad": "Bad"} {
+		if got := boardFromPath(path); got != want {
+			t.Errorf("boardFromPath(%q) = %q, want %q", path, got, want)
+		}
+	}
+}
+
+func TestAgo(t *testing.T) {
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{10 * time.Second, "just now"}, {-5 * time.Second, "just now"}, {2 * time.Minute, "2 min ago"},
+		{59 * time.Minute, "59 min ago"}, {3 * time.Hour, "3 h ago"}, {30 * time.Hour, "yesterday"},
+	} {
+		if got := Ago(now, now.Add(-tc.d)); got != tc.want {
+			t.Errorf("Ago(-%v) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+	if got := Ago(now, now.AddDate(0, 0, -10)); got != now.AddDate(0, 0, -10).Local().Format("2 Jan") {
+		t.Errorf("Ago(10 days) = %q", got)
+	}
+	if got := Ago(now, now.AddDate(-2, 0, 0)); !strings.HasSuffix(got, "2024") {
+		t.Errorf("Ago(2 years) = %q", got)
+	}
+}
