@@ -139,7 +139,20 @@ func TestShutdownFinishesInFlightAndClosesTheDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "POST /api/boards/lobby/topics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:10])
+	// "Expect: 100-continue" makes the server say when the handler starts
+	// reading the body: from then on the request is surely in flight.
+	fmt.Fprintf(conn, "POST /api/boards/lobby/topics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", len(body))
+	br := bufio.NewReader(conn)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("waiting for 100 Continue: %v", err)
+		}
+		if line == "\r\n" {
+			break
+		}
+	}
+	fmt.Fprint(conn, body[:10])
 
 	closed := make(chan error, 1)
 	go func() { closed <- m.Close() }()
@@ -154,7 +167,7 @@ func TestShutdownFinishesInFlightAndClosesTheDatabase(t *testing.T) {
 	}
 	// The in-flight request still completes.
 	fmt.Fprint(conn, body[10:])
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
