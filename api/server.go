@@ -12,6 +12,7 @@ import (
 
 	"github.com/kairan/kairan/api/config"
 	"github.com/kairan/kairan/api/httpapi"
+	"github.com/kairan/kairan/api/hub"
 	"github.com/kairan/kairan/api/store"
 	"github.com/kairan/kairan/app/ui"
 	"github.com/kairan/kairan/web"
@@ -24,9 +25,12 @@ type Main struct {
 	Logger *slog.Logger
 
 	store  *store.Store
+	hub    *hub.Hub
 	ln     net.Listener
 	server *http.Server
 	served chan error
+
+	stopPruning func()
 }
 
 var registerRoutes sync.Once
@@ -50,13 +54,20 @@ func (m *Main) Open(ctx context.Context) error {
 	if assets.rawLen == 0 {
 		m.Logger.Warn("web/app.wasm is not built: the API works but the page cannot start; run `go tool task build`")
 	}
+	metrics := httpapi.NewMetrics()
+	m.hub, err = hub.New(ctx, hub.Config{Log: m.store, Logger: m.Logger, Metrics: metrics.Hub()})
+	if err != nil {
+		m.store.Close()
+		return err
+	}
 	registerRoutes.Do(ui.Routes)
 	handler := httpapi.New(httpapi.Config{
-		Store: m.store, Logger: m.Logger, ModeratorToken: modToken,
+		Store: m.store, Feed: m.hub, Metrics: metrics, Logger: m.Logger, ModeratorToken: modToken,
 		AllowedOrigins: m.Config.AllowedOrigins, App: newPWA(assets),
 	})
 	m.ln, err = net.Listen("tcp", m.Config.Addr)
 	if err != nil {
+		m.hub.Close()
 		m.store.Close()
 		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
 	}
@@ -70,8 +81,12 @@ func (m *Main) Open(ctx context.Context) error {
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
+	// Streams never end by themselves: when shutdown begins, the hub ends
+	// them so clients reconnect (elsewhere, or here after the restart).
+	m.server.RegisterOnShutdown(m.hub.Close)
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(m.ln) }()
+	m.stopPruning = m.pruneHistory()
 	m.Logger.Info("kairan serving", "url", m.URL(), "db", string(dialect)+":"+target,
 		"epoch", m.store.Epoch(), "version", assets.version(), "moderation", modToken != "")
 	return nil
@@ -93,5 +108,32 @@ func (m *Main) Close() error {
 	if err := <-m.served; !errors.Is(err, http.ErrServerClosed) {
 		shutdownErr = errors.Join(shutdownErr, err)
 	}
+	m.hub.Close()
+	m.stopPruning()
 	return errors.Join(shutdownErr, m.store.Close())
+}
+
+// pruneHistory trims the change log now and every minute, until the
+// returned stop function is called (it waits for the goroutine to end).
+func (m *Main) pruneHistory() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Minute)
+		defer tick.Stop()
+		for {
+			if through, err := m.store.PruneHistory(ctx, m.Config.History, m.Config.HistoryAge); err != nil && ctx.Err() == nil {
+				m.Logger.Warn("prune change log", "err", err)
+			} else {
+				m.Logger.Debug("change log pruned", "through", through)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,12 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
+	// History is how many change-log rows are kept; clients whose cursor
+	// is older start over from a snapshot (a reset).
+	History int64
+	// HistoryAge also prunes changes older than this (0 keeps them by
+	// count only).
+	HistoryAge time.Duration
 }
 
 // Default returns the configuration `go tool task run` uses.
@@ -40,6 +47,8 @@ func Default() Config {
 		DB:              "kairan.db",
 		ShutdownTimeout: 10 * time.Second,
 		LogLevel:        "info",
+		History:         10000,
+		HistoryAge:      7 * 24 * time.Hour,
 	}
 }
 
@@ -63,8 +72,20 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	str(&c.LogLevel, "log-level", "KAIRAN_LOG_LEVEL", "debug, info, warn or error")
 	shutdown := c.ShutdownTimeout.String()
 	str(&shutdown, "shutdown-timeout", "KAIRAN_SHUTDOWN_TIMEOUT", "time in-flight requests get to finish on shutdown")
+	history := strconv.FormatInt(c.History, 10)
+	str(&history, "history", "KAIRAN_HISTORY", "change-log rows kept for clients to resume from")
+	historyAge := c.HistoryAge.String()
+	str(&historyAge, "history-age", "KAIRAN_HISTORY_AGE", "also prune changes older than this (0 = by count only)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
+	}
+	n, err := strconv.ParseInt(history, 10, 64)
+	if err != nil || n < 100 {
+		return Config{}, fmt.Errorf("--history %q must be a whole number of at least 100", history)
+	}
+	c.History = n
+	if c.HistoryAge, err = time.ParseDuration(historyAge); err != nil || c.HistoryAge < 0 {
+		return Config{}, fmt.Errorf("--history-age %q is not a duration such as 168h (or 0)", historyAge)
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected argument %q; every setting is a --flag", fs.Arg(0))

@@ -24,8 +24,12 @@ type Store interface {
 
 // Config wires the API.
 type Config struct {
-	Store  Store
-	Logger *slog.Logger
+	Store Store
+	// Feed follows boards for the SSE and long-poll endpoints, and is
+	// woken after every write.
+	Feed    Feed
+	Metrics *Metrics
+	Logger  *slog.Logger
 	// ModeratorToken may delete any topic; empty disables moderation.
 	ModeratorToken string
 	// AllowedOrigins may write cross-origin besides the server's own.
@@ -36,6 +40,8 @@ type Config struct {
 
 type api struct {
 	store          Store
+	feed           Feed
+	metrics        *Metrics
 	log            *slog.Logger
 	moderatorToken string
 	allowedOrigins map[string]bool
@@ -43,8 +49,11 @@ type api struct {
 
 // New returns the whole HTTP handler: routes plus middleware.
 func New(c Config) http.Handler {
-	a := &api{store: c.Store, log: c.Logger, moderatorToken: c.ModeratorToken,
-		allowedOrigins: map[string]bool{}}
+	a := &api{store: c.Store, feed: c.Feed, metrics: c.Metrics, log: c.Logger,
+		moderatorToken: c.ModeratorToken, allowedOrigins: map[string]bool{}}
+	if a.metrics == nil {
+		a.metrics = NewMetrics()
+	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -61,12 +70,15 @@ func (a *api) routes(app http.Handler) http.Handler {
 	mux.HandleFunc("POST /api/boards/{board}/topics", a.createTopic)
 	mux.HandleFunc("PATCH /api/boards/{board}/topics/{id}", a.editTopic)
 	mux.HandleFunc("DELETE /api/boards/{board}/topics/{id}", a.deleteTopic)
+	mux.HandleFunc("GET /api/boards/{board}/events", a.events)
+	mux.HandleFunc("GET /api/boards/{board}/changes", a.changes)
 	mux.HandleFunc("GET /healthz", a.health)
+	mux.Handle("GET /metrics", a.metrics.handler())
 	mux.HandleFunc("/api/", a.unknownRoute)
 	if app != nil {
 		mux.Handle("/", app)
 	}
-	return a.recoverPanics(a.logRequests(a.sameOriginWrites(mux)))
+	return a.logRequests(a.recoverPanics(a.sameOriginWrites(mux)))
 }
 
 func (a *api) unknownRoute(w http.ResponseWriter, r *http.Request) {

@@ -63,7 +63,7 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach Flush and deadlines.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// logRequests writes one access-log line per request at debug level (a
+// logRequests counts every request in the metrics and writes one access-log line per request at debug level (a
 // board's traffic is mostly the same few requests) and failures at warn.
 // Headers are never logged: they carry owner and moderator tokens.
 func (a *api) logRequests(next http.Handler) http.Handler {
@@ -71,12 +71,14 @@ func (a *api) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
+		took := time.Since(start)
+		a.metrics.observe(r, rec.status, took)
 		level := slogLevel(rec.status)
 		if !a.log.Enabled(r.Context(), level) {
 			return
 		}
 		a.log.Log(r.Context(), level, "http request", "method", r.Method, "path", r.URL.Path,
-			"status", rec.status, "bytes", rec.bytes, "duration", time.Since(start))
+			"status", rec.status, "bytes", rec.bytes, "duration", took)
 	})
 }
 

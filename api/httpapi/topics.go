@@ -64,6 +64,8 @@ func (a *api) createTopic(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusCreated
 	if created.Replayed {
 		status = http.StatusOK
+	} else {
+		a.published(created.Change)
 	}
 	a.writeJSON(w, r, status, created.CreatedTopic)
 }
@@ -81,11 +83,12 @@ func (a *api) editTopic(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The moderator deletes but does not edit: its token counts as no owner's.
-	topic, _, err := a.store.EditTopic(r.Context(), board, id, in.Comment, store.Actor{Token: bearer(r)})
+	topic, change, err := a.store.EditTopic(r.Context(), board, id, in.Comment, store.Actor{Token: bearer(r)})
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
+	a.published(change)
 	a.writeJSON(w, r, http.StatusOK, topic)
 }
 
@@ -101,10 +104,12 @@ func (a *api) deleteTopic(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := bearer(r)
-	if _, err := a.store.DeleteTopic(r.Context(), board, id, store.Actor{Token: token, Moderator: a.isModerator(token)}); err != nil {
+	change, err := a.store.DeleteTopic(r.Context(), board, id, store.Actor{Token: token, Moderator: a.isModerator(token)})
+	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
+	a.published(change)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -155,4 +160,13 @@ func bearer(r *http.Request) string {
 		return ""
 	}
 	return strings.TrimSpace(token)
+}
+
+// published wakes the feed after a write committed (never before: a
+// subscriber must never see a change that could still roll back).
+func (a *api) published(c shared.Change) {
+	if a.feed != nil {
+		cur, _ := shared.ParseCursor(c.Cursor)
+		a.feed.Notify(cur.Seq)
+	}
 }

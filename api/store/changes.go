@@ -54,6 +54,10 @@ func (s *Store) ChangesSince(ctx context.Context, after int64, limit int) ([]sha
 		Order("seq ASC").Limit(int64(limit)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("store: read changes: %w", err)
 	}
+	return s.toChanges(rows)
+}
+
+func (s *Store) toChanges(rows []changeRow) ([]shared.Change, error) {
 	changes := make([]shared.Change, 0, len(rows))
 	for _, r := range rows {
 		var topic shared.Topic
@@ -67,3 +71,15 @@ func (s *Store) ChangesSince(ctx context.Context, after int64, limit int) ([]sha
 }
 
 func (s *Store) cursor(seq int64) string { return shared.Cursor{Epoch: s.epoch, Seq: seq}.String() }
+
+// BoardChanges returns the changes of one board with after < seq <= upTo,
+// in seq order, at most limit of them.
+func (s *Store) BoardChanges(ctx context.Context, board string, after, upTo int64, limit int) ([]shared.Change, error) {
+	var rows []changeRow
+	if err := s.reader.NewSelect().Model(&rows).
+		Where("board = ? AND seq > ? AND seq <= ?", board, after, upTo).
+		Order("seq ASC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("store: read board changes: %w", err)
+	}
+	return s.toChanges(rows)
+}

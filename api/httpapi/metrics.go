@@ -1,0 +1,81 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kairan/kairan/api/hub"
+)
+
+// Metrics are kairan's Prometheus series, served at /metrics.
+type Metrics struct {
+	reg        *prometheus.Registry
+	streams    prometheus.Gauge
+	waiters    prometheus.Gauge
+	published  prometheus.Counter
+	deliveries prometheus.Counter
+	dropped    prometheus.Counter
+	requests   *prometheus.CounterVec
+	durations  *prometheus.HistogramVec
+}
+
+// NewMetrics registers the series in a registry of their own (plus the Go
+// runtime and process collectors).
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		streams: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kairan_sse_subscribers",
+			Help: "Open Server-Sent Events streams."}),
+		waiters: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kairan_longpoll_waiters",
+			Help: "Long-poll requests waiting for changes."}),
+		published: prometheus.NewCounter(prometheus.CounterOpts{Name: "kairan_changes_published_total",
+			Help: "Changes read from the change log and fanned out."}),
+		deliveries: prometheus.NewCounter(prometheus.CounterOpts{Name: "kairan_events_delivered_total",
+			Help: "Changes written to SSE streams and long-poll answers."}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "kairan_slow_subscribers_dropped_total",
+			Help: "Subscribers dropped for falling too far behind (they resume from their cursor)."}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kairan_http_requests_total",
+			Help: "HTTP requests by route pattern, method and status."}, []string{"route", "method", "status"}),
+		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kairan_http_request_duration_seconds",
+			Help:    "HTTP request durations by route pattern (streams count until they end).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10, 30, 120}},
+			[]string{"route", "method"}),
+	}
+	m.reg.MustRegister(m.streams, m.waiters, m.published, m.deliveries, m.dropped, m.requests, m.durations,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Hub returns the callbacks the hub reports through.
+func (m *Metrics) Hub() hub.Metrics {
+	return hub.Metrics{
+		Published: func(n int) { m.published.Add(float64(n)) },
+		Dropped:   m.dropped.Inc,
+	}
+}
+
+func (m *Metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+func (m *Metrics) streamOpened()   { m.streams.Inc() }
+func (m *Metrics) streamClosed()   { m.streams.Dec() }
+func (m *Metrics) waiterStarted()  { m.waiters.Inc() }
+func (m *Metrics) waiterDone()     { m.waiters.Dec() }
+func (m *Metrics) delivered(n int) { m.deliveries.Add(float64(n)) }
+
+// observe records one finished request. route is the ServeMux pattern, so
+// the label set stays small whatever paths clients ask for.
+func (m *Metrics) observe(r *http.Request, status int, took time.Duration) {
+	route := r.Pattern
+	if route == "" {
+		route = "unmatched"
+	}
+	m.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
+	m.durations.WithLabelValues(route, r.Method).Observe(took.Seconds())
+}

@@ -1,0 +1,192 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/kairan/kairan/api/hub"
+	"github.com/kairan/kairan/shared"
+	"github.com/kairan/kairan/shared/sse"
+)
+
+// SSE and long polling are two thin framings of one hub subscription, so
+// they deliver the same changes in the same order from the same cursor.
+
+// Feed is what the stream handlers need of the hub.
+type Feed interface {
+	Subscribe(ctx context.Context, board, cursor string) (*hub.Subscription, error)
+	Heartbeat() <-chan struct{}
+	Notify(seq int64)
+}
+
+const (
+	// writeTimeout bounds each write to a stream: a client that stops
+	// reading is cut off instead of holding a goroutine for ever.
+	writeTimeout = 10 * time.Second
+	// retryMillis is the reconnect delay a browser EventSource uses.
+	retryMillis = 2000
+	// maxLongPollChanges caps one long-poll answer; the client asks again
+	// from the returned cursor at once.
+	maxLongPollChanges = 1000
+	defaultWait        = 25
+	maxWait            = 30
+)
+
+var errStreamsClosed = shared.Errorf(shared.CodeUnavailable,
+	"The server is restarting; reconnect in a few seconds.")
+
+func (a *api) subscribe(w http.ResponseWriter, r *http.Request, cursor string) (*hub.Subscription, bool) {
+	board := r.PathValue("board")
+	if err := shared.ValidateBoard(board); err != nil {
+		a.writeError(w, r, err)
+		return nil, false
+	}
+	sub, err := a.feed.Subscribe(r.Context(), board, cursor)
+	if errors.Is(err, hub.ErrClosed) {
+		w.Header().Set("Retry-After", "2")
+		a.writeError(w, r, errStreamsClosed)
+		return nil, false
+	}
+	if err != nil {
+		a.writeError(w, r, err)
+		return nil, false
+	}
+	return sub, true
+}
+
+// events is GET /api/boards/{board}/events: Server-Sent Events.
+func (a *api) events(w http.ResponseWriter, r *http.Request) {
+	cursor := r.Header.Get("Last-Event-ID") // the browser's reconnect wins
+	if cursor == "" {
+		cursor = r.URL.Query().Get("cursor")
+	}
+	sub, ok := a.subscribe(w, r, cursor)
+	if !ok {
+		return
+	}
+	defer sub.Close()
+	a.metrics.streamOpened()
+	defer a.metrics.streamClosed()
+
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	buf := sse.AppendRetry(make([]byte, 0, 4096), retryMillis)
+	if !a.flush(w, rc, buf) {
+		return
+	}
+	quiet := false // nothing written since the last heartbeat
+	for {
+		batch, err := sub.Wait(r.Context(), a.feed.Heartbeat())
+		if err != nil {
+			a.log.DebugContext(r.Context(), "stream ended", "board", r.PathValue("board"), "cursor", sub.Cursor(), "reason", err)
+			return
+		}
+		buf = buf[:0]
+		switch {
+		case batch.Reset != nil:
+			buf = appendEvent(buf, "reset", batch.Reset.Cursor, batch.Reset)
+		case len(batch.Changes) > 0:
+			for _, c := range batch.Changes {
+				buf = appendEvent(buf, "change", c.Cursor, c)
+			}
+		case !quiet:
+			quiet = true // the first heartbeat after a write: nothing to say yet
+			continue
+		default:
+			// Two heartbeats (2 × 7 s) without a write: keep proxies and
+			// the client's liveness check happy.
+			buf = sse.AppendComment(buf, "ping")
+		}
+		if !a.flush(w, rc, buf) {
+			return
+		}
+		a.metrics.delivered(len(batch.Changes))
+		quiet = false
+	}
+}
+
+func appendEvent(buf []byte, typ, id string, v any) []byte {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // shared types always marshal
+	}
+	return sse.AppendEvent(buf, typ, id, data)
+}
+
+// flush writes b under a deadline and pushes it to the client at once.
+func (a *api) flush(w http.ResponseWriter, rc *http.ResponseController, b []byte) bool {
+	_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if _, err := w.Write(b); err != nil {
+		return false
+	}
+	return rc.Flush() == nil
+}
+
+// LongPoll is the answer of GET /api/boards/{board}/changes.
+type LongPoll struct {
+	Cursor  string           `json:"cursor"`
+	Changes []shared.Change  `json:"changes,omitempty"`
+	Reset   *shared.Snapshot `json:"reset,omitempty"`
+}
+
+// changes is GET /api/boards/{board}/changes: long polling.
+func (a *api) changes(w http.ResponseWriter, r *http.Request) {
+	wait, err := parseWait(r.URL.Query().Get("wait"))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	cursor := r.URL.Query().Get("cursor")
+	sub, ok := a.subscribe(w, r, cursor)
+	if !ok {
+		return
+	}
+	defer sub.Close()
+	a.metrics.waiterStarted()
+	defer a.metrics.waiterDone()
+
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	batch, err := sub.Next(ctx)
+	switch {
+	case batch.Reset != nil:
+		a.writeJSON(w, r, http.StatusOK, LongPoll{Cursor: batch.Reset.Cursor, Reset: batch.Reset})
+	case len(batch.Changes) > 0:
+		changes := batch.Changes[:min(len(batch.Changes), maxLongPollChanges)]
+		a.writeJSON(w, r, http.StatusOK, LongPoll{Cursor: changes[len(changes)-1].Cursor, Changes: changes})
+		a.metrics.delivered(len(changes))
+	case r.Context().Err() != nil:
+		// the client went away
+	default:
+		// wait passed, or the server is shutting down or dropped this
+		// waiter: nothing new, ask again from the same cursor.
+		_ = err
+		a.writeJSON(w, r, http.StatusOK, emptyPoll{Cursor: cursor, Changes: []shared.Change{}})
+	}
+}
+
+// emptyPoll keeps "changes": [] in the JSON, as the contract asks.
+type emptyPoll struct {
+	Cursor  string          `json:"cursor"`
+	Changes []shared.Change `json:"changes"`
+}
+
+func parseWait(s string) (time.Duration, error) {
+	if s == "" {
+		return defaultWait * time.Second, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, shared.Errorf(shared.CodeInvalidWait,
+			"wait must be a whole number of seconds, 0 to "+strconv.Itoa(maxWait)+".")
+	}
+	return time.Duration(min(n, maxWait)) * time.Second, nil
+}

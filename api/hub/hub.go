@@ -1,0 +1,223 @@
+// Package hub fans committed changes out to the subscribers of each board.
+// After a commit the hub is woken with the new seq; its one loop reads the
+// new change rows once and hands each to every subscriber of its board.
+// Nothing runs per subscriber while the board is quiet: no queries, no
+// timers.
+package hub
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/kairan/kairan/shared"
+)
+
+// Log is what the hub reads from the database.
+type Log interface {
+	Epoch() string
+	Head(ctx context.Context) (int64, error)
+	PrunedThrough(ctx context.Context) (int64, error)
+	ChangesSince(ctx context.Context, after int64, limit int) ([]shared.Change, error)
+	BoardChanges(ctx context.Context, board string, after, upTo int64, limit int) ([]shared.Change, error)
+	Snapshot(ctx context.Context, board string, limit int) (shared.Snapshot, error)
+}
+
+// Metrics receives counts; nil fields are skipped.
+type Metrics struct {
+	Published   func(n int)     // changes read from the log and fanned out
+	Delivered   func(n int)     // change deliveries to subscribers
+	Dropped     func()          // slow subscribers dropped
+	Subscribers func(delta int) // subscriptions opened (+1) and closed (-1)
+}
+
+// Config tunes a hub.
+type Config struct {
+	Log    Log
+	Logger *slog.Logger
+	// Buffer is how many changes a subscriber may lag behind before it is
+	// dropped (it then resumes from its cursor).
+	Buffer int
+	// Heartbeat is the period of the shared keep-alive tick.
+	Heartbeat time.Duration
+	// SnapshotLimit is how many topics a reset carries.
+	SnapshotLimit int
+	Metrics       Metrics
+}
+
+// Errors that end a subscription.
+var (
+	// ErrSlow: the subscriber fell more than Buffer changes behind.
+	ErrSlow = errors.New("hub: subscriber too slow, resume from the cursor")
+	// ErrClosed: the hub is shutting down.
+	ErrClosed = errors.New("hub: closed")
+)
+
+const readBatch = 500
+
+// Hub is the in-process fan-out.
+type Hub struct {
+	cfg   Config
+	log   *slog.Logger
+	epoch string
+	wake  chan struct{}
+	done  chan struct{}
+	exit  chan struct{}
+
+	mu     sync.Mutex
+	last   int64 // newest seq fanned out
+	boards map[string]map[*Subscription]struct{}
+	closed bool
+	beat   chan struct{} // closed and replaced on every heartbeat tick
+}
+
+// New starts a hub whose loop resumes after the log's current head.
+func New(ctx context.Context, cfg Config) (*Hub, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Buffer <= 0 {
+		cfg.Buffer = 256
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 7 * time.Second
+	}
+	if cfg.SnapshotLimit <= 0 {
+		cfg.SnapshotLimit = shared.DefaultSnapshotLen
+	}
+	head, err := cfg.Log.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h := &Hub{cfg: cfg, log: cfg.Logger, epoch: cfg.Log.Epoch(), last: head,
+		wake: make(chan struct{}, 1), done: make(chan struct{}), exit: make(chan struct{}),
+		boards: map[string]map[*Subscription]struct{}{}, beat: make(chan struct{})}
+	go h.run()
+	return h, nil
+}
+
+// Notify wakes the hub after a commit. It never blocks: wake-ups coalesce,
+// and one read picks up every change committed since the last.
+func (h *Hub) Notify(seq int64) {
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close ends every subscription with ErrClosed and stops the loop.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.closed = true
+	for _, subs := range h.boards {
+		for s := range subs {
+			s.end(ErrClosed)
+		}
+	}
+	h.boards = map[string]map[*Subscription]struct{}{}
+	h.mu.Unlock()
+	close(h.done)
+	<-h.exit
+}
+
+// Heartbeat returns a channel that is closed at the next shared tick.
+// Streams use it for keep-alives instead of a timer each.
+func (h *Hub) Heartbeat() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.beat
+}
+
+// Last is the newest seq fanned out.
+func (h *Hub) Last() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.last
+}
+
+func (h *Hub) run() {
+	defer close(h.exit)
+	tick := time.NewTicker(h.cfg.Heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-h.done:
+			return
+		case <-tick.C:
+			h.mu.Lock()
+			close(h.beat)
+			h.beat = make(chan struct{})
+			h.mu.Unlock()
+		case <-h.wake:
+			if err := h.catchUp(); err != nil {
+				h.log.Error("hub: read changes", "err", err)
+				// Retry on the next wake-up; a later Notify, or the next
+				// commit, brings the missed rows along.
+			}
+		}
+	}
+}
+
+// CatchUp reads every change after the last one fanned out and fans them
+// out, in seq order. Exported for wake-up sources that know no seq (a
+// periodic safety poll).
+func (h *Hub) CatchUp() error { return h.catchUp() }
+
+func (h *Hub) catchUp() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		changes, err := h.cfg.Log.ChangesSince(ctx, h.Last(), readBatch)
+		if err != nil || len(changes) == 0 {
+			return err
+		}
+		h.fanOut(changes)
+		if len(changes) < readBatch {
+			return nil
+		}
+	}
+}
+
+func (h *Hub) fanOut(changes []shared.Change) {
+	h.mu.Lock()
+	for _, c := range changes {
+		cur, _ := shared.ParseCursor(c.Cursor)
+		if cur.Seq <= h.last {
+			continue
+		}
+		h.last = cur.Seq
+		for s := range h.boards[c.Board] {
+			if s.offer(c) {
+				continue
+			}
+			h.removeLocked(s)
+			s.end(ErrSlow)
+			if h.cfg.Metrics.Dropped != nil {
+				h.cfg.Metrics.Dropped()
+			}
+			h.log.Info("hub: dropped slow subscriber", "board", c.Board, "cursor", s.Cursor())
+		}
+	}
+	h.mu.Unlock()
+	if m := h.cfg.Metrics; m.Published != nil {
+		m.Published(len(changes))
+	}
+}
+
+func (h *Hub) removeLocked(s *Subscription) {
+	if subs, ok := h.boards[s.board]; ok {
+		if _, ok := subs[s]; !ok {
+			return
+		}
+		delete(subs, s)
+		if len(subs) == 0 {
+			delete(h.boards, s.board)
+		}
+	}
+}
