@@ -31,6 +31,8 @@ type Main struct {
 	served chan error
 
 	stopPruning func()
+	closeOnce   sync.Once
+	closeErr    error
 }
 
 var registerRoutes sync.Once
@@ -95,9 +97,15 @@ func (m *Main) Open(ctx context.Context) error {
 // URL is where the server listens, e.g. http://127.0.0.1:8080.
 func (m *Main) URL() string { return "http://" + m.ln.Addr().String() }
 
-// Close stops accepting, lets in-flight requests finish within the
-// shutdown timeout, then closes the database.
+// Close stops accepting, ends the streams, lets in-flight requests finish
+// within the shutdown timeout, then closes the database. Later calls
+// return the first call's result.
 func (m *Main) Close() error {
+	m.closeOnce.Do(func() { m.closeErr = m.close() })
+	return m.closeErr
+}
+
+func (m *Main) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 	defer cancel()
 	shutdownErr := m.server.Shutdown(ctx)

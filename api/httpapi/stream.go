@@ -130,13 +130,6 @@ func (a *api) flush(w http.ResponseWriter, rc *http.ResponseController, b []byte
 	return rc.Flush() == nil
 }
 
-// LongPoll is the answer of GET /api/boards/{board}/changes.
-type LongPoll struct {
-	Cursor  string           `json:"cursor"`
-	Changes []shared.Change  `json:"changes,omitempty"`
-	Reset   *shared.Snapshot `json:"reset,omitempty"`
-}
-
 // changes is GET /api/boards/{board}/changes: long polling.
 func (a *api) changes(w http.ResponseWriter, r *http.Request) {
 	wait, err := parseWait(r.URL.Query().Get("wait"))
@@ -158,10 +151,10 @@ func (a *api) changes(w http.ResponseWriter, r *http.Request) {
 	batch, err := sub.Next(ctx)
 	switch {
 	case batch.Reset != nil:
-		a.writeJSON(w, r, http.StatusOK, LongPoll{Cursor: batch.Reset.Cursor, Reset: batch.Reset})
+		a.writeJSON(w, r, http.StatusOK, shared.ChangesPage{Cursor: batch.Reset.Cursor, Reset: batch.Reset})
 	case len(batch.Changes) > 0:
 		changes := batch.Changes[:min(len(batch.Changes), maxLongPollChanges)]
-		a.writeJSON(w, r, http.StatusOK, LongPoll{Cursor: changes[len(changes)-1].Cursor, Changes: changes})
+		a.writeJSON(w, r, http.StatusOK, shared.ChangesPage{Cursor: changes[len(changes)-1].Cursor, Changes: changes})
 		a.metrics.delivered(len(changes))
 	case r.Context().Err() != nil:
 		// the client went away

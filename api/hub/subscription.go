@@ -96,11 +96,7 @@ func (h *Hub) start(ctx context.Context, board, cursor string, upTo int64) (Batc
 		usable = cur.Seq >= pruned
 	}
 	if !usable {
-		snap, err := h.cfg.Log.Snapshot(ctx, board, h.cfg.SnapshotLimit)
-		if err != nil {
-			return Batch{}, 0, err
-		}
-		return Batch{Reset: &snap}, seqOf(snap.Cursor), nil
+		return h.reset(ctx, board)
 	}
 	var replay []shared.Change
 	for after := cur.Seq; after < upTo; {
@@ -114,10 +110,32 @@ func (h *Hub) start(ctx context.Context, board, cursor string, upTo int64) (Batc
 		}
 		after = seqOf(page[len(page)-1].Cursor)
 	}
+	if cur.Seq < upTo {
+		// A prune that committed after the check above may have removed
+		// changes the replay needed. Pruning raises PrunedThrough in the
+		// same transaction as it deletes, so reading it again tells; if it
+		// passed the cursor, start over from a snapshot.
+		pruned, err := h.cfg.Log.PrunedThrough(ctx)
+		if err != nil {
+			return Batch{}, 0, err
+		}
+		if cur.Seq < pruned {
+			return h.reset(ctx, board)
+		}
+	}
 	if len(replay) == 0 {
 		return Batch{}, cur.Seq, nil
 	}
 	return Batch{Changes: replay}, seqOf(replay[len(replay)-1].Cursor), nil
+}
+
+// reset starts the consumer over from a snapshot of the board.
+func (h *Hub) reset(ctx context.Context, board string) (Batch, int64, error) {
+	snap, err := h.cfg.Log.Snapshot(ctx, board, h.cfg.SnapshotLimit)
+	if err != nil {
+		return Batch{}, 0, err
+	}
+	return Batch{Reset: &snap}, seqOf(snap.Cursor), nil
 }
 
 // Next returns the next batch, waiting until there is one, the context
@@ -174,7 +192,7 @@ func (s *Subscription) Close() {
 	s.hub.mu.Lock()
 	s.hub.removeLocked(s)
 	s.hub.mu.Unlock()
-	s.end(nil)
+	s.end(ErrClosed)
 }
 
 // Done is closed when the hub ends the subscription.

@@ -66,6 +66,24 @@ func (c *Client) Delete(ctx context.Context, board string, id int64, token strin
 		header: map[string]string{"Authorization": "Bearer " + token}})
 }
 
+// Changes long-polls for the changes after cursor, waiting up to wait
+// seconds when there are none. An unusable cursor is answered with a reset.
+func (c *Client) Changes(ctx context.Context, board, cursor string, wait int) (shared.ChangesPage, error) {
+	var page shared.ChangesPage
+	u := c.boardURL(board) + "/changes?wait=" + strconv.Itoa(wait) + "&cursor=" + url.QueryEscape(cursor)
+	err := c.do(ctx, request{method: "GET", url: u, decoded: &page})
+	return page, err
+}
+
+// EventsURL is the board's SSE endpoint, following from cursor.
+func (c *Client) EventsURL(board, cursor string) string {
+	u := c.boardURL(board) + "/events"
+	if cursor != "" {
+		u += "?cursor=" + url.QueryEscape(cursor)
+	}
+	return u
+}
+
 func (c *Client) boardURL(board string) string {
 	return c.Base + "/api/boards/" + url.PathEscape(board)
 }

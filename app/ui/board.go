@@ -10,6 +10,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"github.com/kairan/kairan/app/client"
+	"github.com/kairan/kairan/app/sync"
 	"github.com/kairan/kairan/shared"
 )
 
@@ -42,7 +43,15 @@ type BoardPage struct {
 	EditDraft string
 	BoardGo   string
 
-	api client.Client
+	// Status is the connection state the sync engine reports.
+	Status sync.Status
+
+	api      client.Client
+	engine   *sync.Engine
+	stop     context.CancelFunc
+	stopped  chan struct{}
+	counting bool
+	unwatch  func()
 }
 
 // OnNav runs on the server (prerender) and in the browser; only the
@@ -60,25 +69,20 @@ func (p *BoardPage) OnNav(ctx app.Context) {
 	}
 	ctx.LocalStorage().Get(authorKey, &p.Author)
 	p.Owned = loadOwned(ctx, p.Board)
-	p.load(ctx)
+	p.Topics, p.Loaded, p.Error = nil, false, ""
+	p.startSync(ctx)
+	if p.unwatch == nil {
+		p.unwatch = p.watchBrowser()
+	}
 }
 
-func (p *BoardPage) load(ctx app.Context) {
-	board := p.Board
-	ctx.Async(func() {
-		snap, err := p.api.Snapshot(context.Background(), board)
-		ctx.Dispatch(func(ctx app.Context) {
-			if board != p.Board {
-				return // navigated away meanwhile
-			}
-			p.Now = time.Now()
-			if err != nil {
-				p.Error = message(err)
-				return
-			}
-			p.Topics, p.Loaded, p.Error = snap.Topics, true, ""
-		})
-	})
+// OnDismount stops following the board.
+func (p *BoardPage) OnDismount() {
+	p.stopSync()
+	if p.unwatch != nil {
+		p.unwatch()
+		p.unwatch = nil
+	}
 }
 
 func (p *BoardPage) onPost(ctx app.Context, e app.Event) {

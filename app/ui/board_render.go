@@ -1,14 +1,42 @@
 package ui
 
 import (
+	"math"
 	"strconv"
 	"time"
 	"unicode/utf8"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"github.com/kairan/kairan/app/sync"
 	"github.com/kairan/kairan/shared"
 )
+
+// StatusText is the connection state in words: "live (SSE)",
+// "live (polling)", "reconnecting in 3 s", "offline".
+func StatusText(s sync.Status, now time.Time) string {
+	switch s.Mode {
+	case sync.Reconnecting:
+		secs := int(math.Ceil(s.RetryAt.Sub(now).Seconds()))
+		if secs <= 0 {
+			return "reconnecting…"
+		}
+		return "reconnecting in " + strconv.Itoa(secs) + " s"
+	case sync.Connecting:
+		return "connecting…"
+	}
+	return string(s.Mode)
+}
+
+func statusClass(m sync.Mode) string {
+	switch m {
+	case sync.LiveSSE, sync.LivePolling:
+		return "live"
+	case sync.Offline:
+		return "offline"
+	}
+	return "waiting"
+}
 
 // Render draws the page from its fields alone. Every user text goes
 // through app.Text, which sets text nodes: a comment of "<script>" shows
@@ -36,6 +64,10 @@ func (p *BoardPage) renderHeader() app.UI {
 	return app.Header().Class("bar").Body(
 		app.A().Class("brand").Href("/").Text("kairan"),
 		app.H1().Class("board-name").Text(p.Board),
+		app.If(p.Invalid == "" && p.Status.Mode != "", func() app.UI {
+			return app.Span().ID("status").Class("status", statusClass(p.Status.Mode)).
+				Attr("role", "status").Text(StatusText(p.Status, p.Now))
+		}),
 		app.Form().Class("go").OnSubmit(p.onGoBoard).Body(
 			app.Input().ID("go-board").Type("text").Class("go-input").Placeholder("board…").
 				Attr("aria-label", "Go to board").Attr("autocapitalize", "none").

@@ -65,6 +65,10 @@ type Decoder struct {
 	max     int
 	lastID  string
 	comment func(string)
+	// afterCR: the last line ended in "\r", so a "\n" right after it
+	// belongs to that line end. Remembered instead of peeking, so a line
+	// ended by a lone "\r" is returned without waiting for more input.
+	afterCR bool
 }
 
 // NewDecoder reads from r; lines longer than maxLine bytes are an error
@@ -134,13 +138,17 @@ func (d *Decoder) readLine() (string, error) {
 			}
 			return "", err
 		}
+		if d.afterCR {
+			d.afterCR = false
+			if c == '\n' {
+				continue
+			}
+		}
 		switch c {
 		case '\n':
 			return string(b), nil
 		case '\r':
-			if next, err := d.r.Peek(1); err == nil && next[0] == '\n' {
-				d.r.ReadByte()
-			}
+			d.afterCR = true
 			return string(b), nil
 		}
 		if len(b) >= d.max {

@@ -1,0 +1,90 @@
+package ui
+
+import (
+	"context"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"github.com/kairan/kairan/app/sync"
+)
+
+// The page follows its board through the sync engine, which runs on its
+// own goroutine; every update comes back to the UI goroutine through
+// ctx.Dispatch. The replica is kept in local storage, so a reload (or an
+// offline start) shows the last known board at once and resumes from its
+// cursor.
+
+func replicaKey(board string) string { return "kairan/board/" + board }
+
+// startSync (re)starts following p.Board. Browser only.
+func (p *BoardPage) startSync(ctx app.Context) {
+	p.stopSync()
+	board := p.Board
+	var saved sync.Replica
+	if ctx.LocalStorage().Get(replicaKey(board), &saved) == nil && saved.Board == board {
+		p.Topics, p.Loaded = saved.Topics, true
+		p.Status = sync.Status{Mode: sync.Connecting}
+	}
+	engine := sync.NewEngine(&p.api, board, saved)
+	engine.Online = func() bool { return app.Window().Get("navigator").Get("onLine").Bool() }
+	engine.OnUpdate = func(r sync.Replica, s sync.Status) {
+		ctx.Dispatch(func(ctx app.Context) {
+			if p.Board != board {
+				return
+			}
+			p.Topics, p.Loaded, p.Status, p.Now = r.Topics, true, s, time.Now()
+			ctx.LocalStorage().Set(replicaKey(board), r)
+			p.countDown(ctx)
+		})
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	p.engine, p.stop = engine, cancel
+	done := make(chan struct{})
+	p.stopped = done
+	go func() {
+		defer close(done)
+		engine.Run(runCtx)
+	}()
+}
+
+// stopSync ends the engine's goroutine and waits for it.
+func (p *BoardPage) stopSync() {
+	if p.stop != nil {
+		p.stop()
+		<-p.stopped
+		p.stop, p.engine = nil, nil
+	}
+}
+
+// countDown refreshes "reconnecting in N s" every second while it shows.
+func (p *BoardPage) countDown(ctx app.Context) {
+	if p.counting || p.Status.Mode != sync.Reconnecting && p.Status.Mode != sync.Offline {
+		return
+	}
+	p.counting = true
+	ctx.After(time.Second, func(ctx app.Context) {
+		p.counting = false
+		p.Now = time.Now()
+		p.countDown(ctx)
+	})
+}
+
+// watchBrowser kicks the engine when the network returns or the tab is
+// shown again, instead of waiting out the backoff. Returns a release func.
+func (p *BoardPage) watchBrowser() func() {
+	kick := app.FuncOf(func(this app.Value, args []app.Value) any {
+		if app.Window().Get("document").Get("visibilityState").String() == "visible" && p.engine != nil {
+			p.engine.Kick()
+		}
+		return nil
+	})
+	win, doc := app.Window(), app.Window().Get("document")
+	win.Call("addEventListener", "online", kick)
+	doc.Call("addEventListener", "visibilitychange", kick)
+	return func() {
+		win.Call("removeEventListener", "online", kick)
+		doc.Call("removeEventListener", "visibilitychange", kick)
+		kick.Release()
+	}
+}
