@@ -83,3 +83,15 @@ func Do(t testing.TB, ctx context.Context, d time.Duration, what string, steps .
 		t.Fatalf("%s: %v", what, err)
 	}
 }
+
+// NewContext opens a tab in a fresh browser context of the same browser:
+// its own cookies, storage and service workers, like a second person.
+func NewContext(t testing.TB, browser context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open a browser context: %v", err)
+	}
+	return ctx
+}

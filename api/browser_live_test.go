@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kairan/kairan/api/config"
+	bt "github.com/kairan/kairan/api/internal/browsertest"
+	"github.com/kairan/kairan/app/client"
+	"github.com/kairan/kairan/shared"
+)
+
+// TestBrowserTwoPeopleSeeEachOtherLive opens one board in two browser
+// contexts (two people): a post in one shows in the other without a
+// reload; then the server restarts on the same database and port, and both
+// pages catch up with a post made after the restart.
+func TestBrowserTwoPeopleSeeEachOtherLive(t *testing.T) {
+	browser := bt.New(t)
+	dbPath := t.TempDir() + "/live.db"
+	first := startServer(t, func(c *config.Config) { c.DB = dbPath })
+	addr, url := first.ln.Addr().String(), first.URL()+"/b/live-test"
+	const slow = 60 * time.Second
+
+	ann, bob := bt.NewContext(t, browser), bt.NewContext(t, browser)
+	for _, tab := range []context.Context{ann, bob} {
+		bt.Do(t, tab, slow, "open the board", chromedp.Navigate(url))
+		bt.Until(t, tab, slow, "the live board", `document.querySelector(".notice.empty") !== null &&
+			document.getElementById("status")?.textContent === "live (SSE)"`)
+	}
+
+	bt.Do(t, ann, 10*time.Second, "post as Ann",
+		chromedp.SendKeys(chromedp.ID("comment"), "hello from Ann"),
+		chromedp.Click(chromedp.ID("post-button")))
+	bt.Until(t, bob, 10*time.Second, "Ann's post on Bob's screen",
+		`document.querySelector("#topics .topic .comment")?.textContent === "hello from Ann"`)
+	if owned := bt.Within(t, bob, 5*time.Second, "Bob's actions", chromedp.Evaluate[bool](
+		`document.querySelector("#topics .edit-button") !== null`)); owned {
+		t.Error("Bob may edit Ann's topic")
+	}
+
+	// Restart: both pages notice, show that they reconnect, and catch up.
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tab := range []context.Context{ann, bob} {
+		bt.Until(t, tab, 20*time.Second, "the reconnecting state",
+			`(document.getElementById("status")?.textContent ?? "").startsWith("reconnecting")`)
+	}
+	second := startServer(t, func(c *config.Config) { c.DB, c.Addr = dbPath, addr })
+	if _, err := (&client.Client{Base: second.URL()}).Post(context.Background(), "live-test",
+		shared.CreateTopic{Author: "Cleo", Comment: "after the restart"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, tab := range []context.Context{ann, bob} {
+		bt.Until(t, tab, 30*time.Second, "both topics after the restart",
+			`[...document.querySelectorAll("#topics .comment")].map(e => e.textContent).join("|") === "after the restart|hello from Ann" &&
+			document.getElementById("status")?.textContent === "live (SSE)"`)
+	}
+}
