@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/kairan/kairan/api/store"
 )
@@ -167,7 +169,7 @@ func (c Config) ModeratorToken() (string, error) {
 		return "", fmt.Errorf("--moderator-token-file: %w", err)
 	}
 	token := strings.TrimSpace(string(b))
-	if len(token) < MinModeratorToken || strings.ContainsAny(token, " \t\r\n") {
+	if utf8.RuneCountInString(token) < MinModeratorToken || strings.IndexFunc(token, unicode.IsSpace) >= 0 {
 		return "", fmt.Errorf("--moderator-token-file %s: the token must be one word of at least %d characters",
 			c.ModeratorTokenFile, MinModeratorToken)
 	}

@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/uptrace/bun"
@@ -27,6 +29,12 @@ const sqliteReaders = 4
 func openSQLite(path string) (writer, reader *bun.DB, err error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, nil, fmt.Errorf("store: %q is not a usable SQLite file path", path)
+	}
+	// SQLite reports a missing directory as "out of memory (14)"; say it plainly.
+	if dir := filepath.Dir(path); dir != "" {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return nil, nil, fmt.Errorf("store: the directory %s for the database file does not exist; create it first", dir)
+		}
 	}
 	// BEGIN IMMEDIATE: a transaction that reads before it writes must take
 	// the write lock at once, or it may fail with SQLITE_BUSY on upgrade.
