@@ -14,16 +14,19 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/kairan/kairan/api/config"
 	"github.com/kairan/kairan/app/client"
 	"github.com/kairan/kairan/shared"
+	"github.com/kairan/kairan/shared/sse"
 )
 
 // startServer runs the real server wiring on a loopback port with a fresh
 // SQLite file, and closes it when the test ends.
-func startServer(t *testing.T, edit ...func(*config.Config)) *Main {
+func startServer(t testing.TB, edit ...func(*config.Config)) *Main {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
@@ -46,7 +49,7 @@ func startServer(t *testing.T, edit ...func(*config.Config)) *Main {
 	return m
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
@@ -193,4 +196,54 @@ func TestShutdownFinishesInFlightAndClosesTheDatabase(t *testing.T) {
 	if err != nil || len(snap.Topics) != 1 || snap.Topics[0].ID != created.Topic.ID {
 		t.Fatalf("after restart: %+v, %v", snap, err)
 	}
+}
+
+// TestShutdownEndsOpenStreams: open SSE streams must not hold shutdown
+// until its timeout; the hub ends them and the clients see the stream end.
+func TestShutdownEndsOpenStreams(t *testing.T) {
+	cfg := config.Default()
+	cfg.Addr, cfg.DB = "127.0.0.1:0", filepath.Join(t.TempDir(), "k.db")
+	cfg.ShutdownTimeout = time.Minute // a hang would show as a test timeout, not a slow pass
+	var logs strings.Builder
+	var mu sync.Mutex
+	m := &Main{Config: cfg, Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))}
+	if err := m.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var bodies []io.ReadCloser
+	for range 3 {
+		resp, err := http.Get(m.URL() + "/api/boards/lobby/events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, resp.Body)
+		if _, err := sse.NewDecoder(resp.Body, 1<<20).Next(); err != nil { // the reset
+			t.Fatal(err)
+		}
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bodies {
+		if _, err := io.Copy(io.Discard, b); err != nil {
+			t.Errorf("stream did not end cleanly: %v", err)
+		}
+		b.Close()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Contains(logs.String(), "did not finish in time") {
+		t.Fatalf("shutdown waited for streams:\n%s", logs.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
