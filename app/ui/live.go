@@ -11,9 +11,9 @@ import (
 
 // The page follows its board through the sync engine, which runs on its
 // own goroutine; every update comes back to the UI goroutine through
-// ctx.Dispatch. The replica is kept in local storage, so a reload (or an
-// offline start) shows the last known board at once and resumes from its
-// cursor.
+// ctx.Dispatch. The replica is go-app state persisted to local storage, so
+// a reload (or an offline start) shows the last known board at once and
+// resumes from its cursor.
 
 func replicaKey(board string) string { return "kairan/board/" + board }
 
@@ -22,7 +22,7 @@ func (p *BoardPage) startSync(ctx app.Context) {
 	p.stopSync()
 	board := p.Board
 	var saved sync.Replica
-	if ctx.LocalStorage().Get(replicaKey(board), &saved) == nil && saved.Board == board {
+	if ctx.GetState(replicaKey(board), &saved); saved.Board == board {
 		p.Topics, p.Loaded = saved.Topics, true
 		p.Status = sync.Status{Mode: sync.Connecting}
 	}
@@ -34,7 +34,7 @@ func (p *BoardPage) startSync(ctx app.Context) {
 				return
 			}
 			p.Topics, p.Loaded, p.Status, p.Now = r.Topics, true, s, time.Now()
-			ctx.LocalStorage().Set(replicaKey(board), r)
+			ctx.SetState(replicaKey(board), r).Persist()
 			p.countDown(ctx)
 		})
 	}
