@@ -75,9 +75,6 @@ const (
 	defaultPollWait    = 25
 	defaultBackoffMin  = 500 * time.Millisecond
 	defaultBackoffMax  = 20 * time.Second
-	// healthyAfter: a stream that lived this long was healthy; its end
-	// is a fresh start for the backoff, not one more failure.
-	healthyAfter = 10 * time.Second
 )
 
 // NewEngine returns an engine starting from a replica (say, one restored
@@ -157,9 +154,11 @@ func (e *Engine) Run(ctx context.Context) {
 
 // backoff is full jitter: uniform in [0, min(max, min·2^(n-1))].
 func (e *Engine) backoff(n int) time.Duration {
+	// Double only while that stays within BackoffMax: min·2^s ≤ max exactly
+	// when min ≤ max>>s, and the shift then cannot overflow.
 	ceiling := e.BackoffMax
-	if n < 30 {
-		ceiling = min(e.BackoffMax, e.BackoffMin<<(n-1))
+	if s := uint(n - 1); s < 63 && e.BackoffMin <= e.BackoffMax>>s {
+		ceiling = e.BackoffMin << s
 	}
 	return rand.N(ceiling + 1)
 }
