@@ -145,6 +145,7 @@ func (h *Hub) run() {
 	defer close(h.exit)
 	tick := time.NewTicker(h.cfg.Heartbeat)
 	defer tick.Stop()
+	behind := false // the last read failed: retry on the next tick too
 	for {
 		select {
 		case <-h.done:
@@ -154,13 +155,17 @@ func (h *Hub) run() {
 			close(h.beat)
 			h.beat = make(chan struct{})
 			h.mu.Unlock()
-		case <-h.wake:
-			if err := h.catchUp(); err != nil {
-				h.log.Error("hub: read changes", "err", err)
-				// Retry on the next wake-up; a later Notify, or the next
-				// commit, brings the missed rows along.
+			if !behind {
+				continue
 			}
+		case <-h.wake:
 		}
+		if err := h.catchUp(); err != nil {
+			h.log.Error("hub: read changes; retrying", "err", err)
+			behind = true
+			continue
+		}
+		behind = false
 	}
 }
 
