@@ -1,15 +1,22 @@
 package main
 
 import (
+	_ "embed"
 	"strconv"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
+// workerJS is kairan's own service worker; see the comments in worker.js
+// for how it differs from go-app's default.
+//
+//go:embed worker.js
+var workerJS string
+
 // newPWA configures go-app's handler: the page shell, manifest, service
 // worker and generated scripts. Pages come from ui.Routes, registered by
 // the caller.
-func newPWA(web *assets) *app.Handler {
+func newPWA(web *assets, version string) *app.Handler {
 	return &app.Handler{
 		Name:            "kairan",
 		ShortName:       "kairan",
@@ -27,9 +34,10 @@ func newPWA(web *assets) *app.Handler {
 		},
 		Styles: []string{"/web/app.css"},
 		// go-app does not cache the SVG icon by itself (notes/go-app-v10.md).
-		CacheableResources: []string{"/web/icons/icon.svg"},
-		Resources:          web,
-		Version:            web.version(),
+		CacheableResources:    []string{"/web/icons/icon.svg"},
+		Resources:             web,
+		ServiceWorkerTemplate: workerJS,
+		Version:               version,
 		// app.wasm travels compressed, so its Content-Length is not the
 		// size the loader counts; give it the raw size for the progress bar.
 		WasmContentLength: strconv.Itoa(web.rawLen),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,10 @@ type Main struct {
 	ln     net.Listener
 	server *http.Server
 	served chan error
+
+	// version overrides the build's version (a hash of app.wasm); tests
+	// use it to play a new release.
+	version string
 
 	stopPruning func()
 	closeOnce   sync.Once
@@ -65,7 +70,7 @@ func (m *Main) Open(ctx context.Context) error {
 	registerRoutes.Do(ui.Routes)
 	handler := httpapi.New(httpapi.Config{
 		Store: m.store, Feed: m.hub, Metrics: metrics, Logger: m.Logger, ModeratorToken: modToken,
-		AllowedOrigins: m.Config.AllowedOrigins, App: newPWA(assets),
+		AllowedOrigins: m.Config.AllowedOrigins, App: newPWA(assets, cmp.Or(m.version, assets.version())),
 	})
 	m.ln, err = net.Listen("tcp", m.Config.Addr)
 	if err != nil {

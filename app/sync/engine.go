@@ -66,6 +66,7 @@ type Engine struct {
 	replica Replica
 	status  Status
 	kick    chan struct{}
+	reached bool // the last attempt got an answer from the server
 }
 
 const (
@@ -122,11 +123,12 @@ func (e *Engine) defaults() {
 // error it waits with exponential backoff and full jitter.
 func (e *Engine) Run(ctx context.Context) {
 	e.defaults()
-	e.setStatus(Status{Mode: Connecting})
-	failures, sseFailures := 0, 0
+	e.setStatus(Status{Mode: Connecting, LastLive: e.replica.SyncedAt})
+	failures, sseFailures, unreachable := 0, 0, 0
 	for ctx.Err() == nil {
 		var healthy bool
 		var err error
+		e.reached = false
 		if sseFailures < e.SSEFailLimit {
 			healthy, err = e.followSSE(ctx)
 			if healthy {
@@ -148,7 +150,14 @@ func (e *Engine) Run(ctx context.Context) {
 			failures = 0
 		}
 		failures++
-		e.wait(ctx, e.backoff(failures), err)
+		if e.reached {
+			unreachable = 0
+		} else {
+			unreachable++
+		}
+		// Two attempts in a row without any answer: the server is out of
+		// reach (no network, or it is down), which the person sees as offline.
+		e.wait(ctx, e.backoff(failures), unreachable >= 2)
 	}
 }
 
@@ -165,9 +174,9 @@ func (e *Engine) backoff(n int) time.Duration {
 
 // wait shows "reconnecting in N s" (or "offline") until the delay passes
 // or a Kick comes.
-func (e *Engine) wait(ctx context.Context, d time.Duration, cause error) {
+func (e *Engine) wait(ctx context.Context, d time.Duration, unreachable bool) {
 	mode := Reconnecting
-	if e.Online != nil && !e.Online() {
+	if unreachable || e.Online != nil && !e.Online() {
 		mode = Offline
 	}
 	e.setStatus(Status{Mode: mode, RetryAt: time.Now().Add(d), LastLive: e.status.LastLive})
@@ -199,9 +208,11 @@ func (e *Engine) followSSE(ctx context.Context) (healthy bool, err error) {
 		}
 		watchdog.Stop()
 		liveAt = time.Now()
+		e.replica.SyncedAt = liveAt
 		e.setStatus(Status{Mode: LiveSSE, LastLive: liveAt})
 	}
-	err = e.Stream(ctx, e.Client.EventsURL(e.Board, e.replica.Cursor), goLive,
+	opened := func() { e.reached = true; goLive() }
+	err = e.Stream(ctx, e.Client.EventsURL(e.Board, e.replica.Cursor), opened,
 		func(typ, data string) {
 			switch typ {
 			case "reset":
@@ -224,6 +235,7 @@ func (e *Engine) followSSE(ctx context.Context) (healthy bool, err error) {
 			events++
 			goLive()
 			e.status.LastLive = time.Now()
+			e.replica.SyncedAt = e.status.LastLive
 			e.update()
 		})
 	healthy = !liveAt.IsZero() && (events > 0 || time.Since(liveAt) >= e.OpenTimeout)
@@ -239,9 +251,10 @@ func (e *Engine) followPolling(ctx context.Context) (healthy bool, err error) {
 		}
 		page, err := e.Client.Changes(ctx, e.Board, e.replica.Cursor, e.PollWait)
 		if err != nil {
+			e.reached = e.reached || shared.ErrorCode(err) != shared.CodeNetwork
 			return healthy, fmt.Errorf("long poll: %w", err)
 		}
-		healthy = true
+		healthy, e.reached = true, true
 		if page.Reset != nil {
 			e.replica.Reset(*page.Reset)
 		}
@@ -249,6 +262,7 @@ func (e *Engine) followPolling(ctx context.Context) (healthy bool, err error) {
 		e.applied(page.Changes...)
 		e.replica.Cursor = page.Cursor
 		e.status = Status{Mode: LivePolling, LastLive: time.Now()}
+		e.replica.SyncedAt = e.status.LastLive
 		e.update()
 	}
 	return healthy, ctx.Err()

@@ -388,11 +388,35 @@ func TestEngineShowsOfflineWhileTheDeviceIsOffline(t *testing.T) {
 			t.Fatalf("failed while offline: status %+v, want %q with a RetryAt", u.s, Offline)
 		}
 
+		// Online again, and the server answers but the stream breaks:
+		// reconnecting, not offline.
 		online.Store(true)
 		r.e.Kick()
-		r.next(t).fail(errors.New("connection refused"))
+		c := r.next(t)
+		c.open(t)
+		c.fail(errors.New("stream reset"))
 		if u := r.last(t); u.s.Mode != Reconnecting {
 			t.Fatalf("failed while online: status %+v, want %q", u.s, Reconnecting)
+		}
+	})
+}
+
+// Online, but two attempts in a row get no answer at all (the server is
+// down or out of reach): that is offline to the person too.
+func TestEngineShowsOfflineWhenTheServerIsOutOfReach(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, lobby("ep0ch.1"), func(e *Engine) {
+			e.Online = func() bool { return true }
+			e.BackoffMin, e.BackoffMax = time.Second, time.Minute
+		})
+		r.next(t).fail(errors.New("connection refused"))
+		if u := r.last(t); u.s.Mode != Reconnecting {
+			t.Fatalf("after one failed attempt: status %+v, want %q", u.s, Reconnecting)
+		}
+		r.e.Kick()
+		r.next(t).fail(errors.New("connection refused"))
+		if u := r.last(t); u.s.Mode != Offline {
+			t.Fatalf("after two failed attempts: status %+v, want %q", u.s, Offline)
 		}
 	})
 }
@@ -632,6 +656,7 @@ drain:
 	for {
 		select {
 		case u := <-updates:
+			u.r.SyncedAt = time.Time{}
 			if u.s.Mode == LivePolling && reflect.DeepEqual(u.r, want) {
 				sawPolling = true
 			}

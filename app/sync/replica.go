@@ -7,6 +7,7 @@ package sync
 
 import (
 	"slices"
+	"time"
 
 	"github.com/kairan/kairan/shared"
 )
@@ -17,6 +18,8 @@ type Replica struct {
 	Board  string         `json:"board"`
 	Cursor string         `json:"cursor"`
 	Topics []shared.Topic `json:"topics"` // newest first
+	// SyncedAt is when the replica was last known to be current.
+	SyncedAt time.Time `json:"synced_at"`
 }
 
 // Reset replaces the replica with a snapshot.

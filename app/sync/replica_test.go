@@ -43,6 +43,10 @@ func sameReplica(t *testing.T, what string, got, want Replica) {
 	if len(got.Topics) == 0 && len(want.Topics) == 0 {
 		got.Topics, want.Topics = nil, nil // empty and nil say the same
 	}
+	if !want.SyncedAt.IsZero() && !got.SyncedAt.Equal(want.SyncedAt) {
+		t.Fatalf("%s: synced at %v, want %v", what, got.SyncedAt, want.SyncedAt)
+	}
+	got.SyncedAt, want.SyncedAt = time.Time{}, time.Time{} // compared above when asked for
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%s:\n got %+v\nwant %+v", what, got, want)
 	}

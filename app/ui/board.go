@@ -45,6 +45,8 @@ type BoardPage struct {
 
 	// Status is the connection state the sync engine reports.
 	Status sync.Status
+	// UpdateReady: a new version is installed; reloading runs it.
+	UpdateReady bool
 
 	api      client.Client
 	engine   *sync.Engine
@@ -75,6 +77,25 @@ func (p *BoardPage) OnNav(ctx app.Context) {
 		p.unwatch = p.watchBrowser()
 	}
 }
+
+// OnMount asks the service worker to look for a new version now and every
+// ten minutes (go-app v10 only checks when told to).
+func (p *BoardPage) OnMount(ctx app.Context) {
+	p.UpdateReady = ctx.AppUpdateAvailable()
+	var check func(app.Context)
+	check = func(ctx app.Context) {
+		app.TryUpdate()
+		ctx.After(10*time.Minute, check)
+	}
+	check(ctx)
+}
+
+// OnAppUpdate runs when a new version has been installed and activated.
+func (p *BoardPage) OnAppUpdate(ctx app.Context) {
+	p.UpdateReady = ctx.AppUpdateAvailable()
+}
+
+func (p *BoardPage) onReload(ctx app.Context, e app.Event) { ctx.Reload() }
 
 // OnDismount stops following the board.
 func (p *BoardPage) OnDismount() {

@@ -13,7 +13,7 @@ import (
 )
 
 // StatusText is the connection state in words: "live (SSE)",
-// "live (polling)", "reconnecting in 3 s", "offline".
+// "live (polling)", "reconnecting in 3 s", "offline · last live 2 min ago".
 func StatusText(s sync.Status, now time.Time) string {
 	switch s.Mode {
 	case sync.Reconnecting:
@@ -24,6 +24,11 @@ func StatusText(s sync.Status, now time.Time) string {
 		return "reconnecting in " + strconv.Itoa(secs) + " s"
 	case sync.Connecting:
 		return "connecting…"
+	case sync.Offline:
+		if s.LastLive.IsZero() {
+			return "offline"
+		}
+		return "offline · last live " + Ago(now, s.LastLive)
 	}
 	return string(s.Mode)
 }
@@ -44,6 +49,12 @@ func statusClass(m sync.Mode) string {
 func (p *BoardPage) Render() app.UI {
 	return app.Div().Class("page").Body(
 		p.renderHeader(),
+		app.If(p.UpdateReady, func() app.UI {
+			return app.Div().ID("update").Class("update").Attr("role", "status").Body(
+				app.Span().Text("A new version of kairan is ready."),
+				app.Button().ID("reload").Type("button").Class("primary").OnClick(p.onReload).Text("Reload"),
+			)
+		}),
 		app.Main().Class("board").Body(
 			app.If(p.Invalid != "", func() app.UI {
 				return app.P().Class("notice", "error").Text(p.Invalid)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"github.com/kairan/kairan/app/sync"
 	"github.com/kairan/kairan/shared"
 )
 
@@ -162,5 +163,25 @@ func TestAgo(t *testing.T) {
 	}
 	if got := Ago(now, now.AddDate(-2, 0, 0)); !strings.HasSuffix(got, "2024") {
 		t.Errorf("Ago(2 years) = %q", got)
+	}
+}
+
+func TestStatusText(t *testing.T) {
+	now := t0
+	for _, tc := range []struct {
+		s    sync.Status
+		want string
+	}{
+		{sync.Status{Mode: sync.LiveSSE}, "live (SSE)"},
+		{sync.Status{Mode: sync.LivePolling}, "live (polling)"},
+		{sync.Status{Mode: sync.Connecting}, "connecting…"},
+		{sync.Status{Mode: sync.Reconnecting, RetryAt: now.Add(2500 * time.Millisecond)}, "reconnecting in 3 s"},
+		{sync.Status{Mode: sync.Reconnecting, RetryAt: now.Add(-time.Second)}, "reconnecting…"},
+		{sync.Status{Mode: sync.Offline}, "offline"},
+		{sync.Status{Mode: sync.Offline, LastLive: now.Add(-3 * time.Minute)}, "offline · last live 3 min ago"},
+	} {
+		if got := StatusText(tc.s, now); got != tc.want {
+			t.Errorf("StatusText(%+v) = %q, want %q", tc.s, got, tc.want)
+		}
 	}
 }

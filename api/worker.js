@@ -1,0 +1,58 @@
+// kairan's service worker (Handler.ServiceWorkerTemplate). go-app fills in
+// {{.Version}} and {{.ResourcesToCache}}.
+//
+// Unlike go-app's default worker it never touches /api/ (the event stream
+// above all: a worker holding an open stream keeps a new version waiting
+// for ever), nor non-GET requests, nor other origins. The app shell is
+// served cache-first, and a navigation to any page falls back to the
+// cached shell, so /b/<board> opens offline.
+const cacheName = "kairan-" + "{{.Version}}";
+const resourcesToCache = {{.ResourcesToCache}};
+
+self.addEventListener("install", (event) => {
+  // Cache everything before this version may take over.
+  event.waitUntil((async () => {
+    const cache = await caches.open(cacheName);
+    await cache.addAll(resourcesToCache);
+    await self.skipWaiting();
+  })());
+});
+
+// As in go-app's worker, activation does not wait: go-app's page script
+// reports an update when a new worker becomes "activated" while the page
+// already has a controller, and claiming clients inside waitUntil would
+// make the very first install look like an update.
+self.addEventListener("activate", async () => {
+  const keys = await caches.keys();
+  await Promise.all(keys.filter((k) => k !== cacheName).map((k) => caches.delete(k)));
+  await self.clients.claim();
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") {
+    return;
+  }
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin || url.pathname.startsWith("/api/") ||
+      url.pathname === "/healthz" || url.pathname === "/metrics" ||
+      request.headers.get("Accept") === "text/event-stream") {
+    return; // straight to the network, never held by the worker
+  }
+  event.respondWith(request.mode === "navigate" ? page(request) : cacheFirst(request));
+});
+
+async function cacheFirst(request) {
+  const cached = await caches.match(request, { ignoreSearch: true });
+  return cached || fetch(request);
+}
+
+// page answers a navigation: the cached page, else the cached shell (the
+// wasm routes by URL), else the network.
+async function page(request) {
+  const cached = (await caches.match(request, { ignoreSearch: true })) || (await caches.match("/"));
+  if (cached) {
+    return cached;
+  }
+  return fetch(request);
+}
