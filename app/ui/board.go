@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"crypto/rand"
 	"net/url"
 	"strconv"
 	"time"
@@ -34,10 +33,9 @@ type BoardPage struct {
 	// Now is the time relative times are shown against.
 	Now time.Time
 
-	Author  string
-	Draft   string
-	Posting bool
-	Error   string
+	Author string
+	Draft  string
+	Error  string
 
 	EditingID int64
 	EditDraft string
@@ -47,13 +45,22 @@ type BoardPage struct {
 	Status sync.Status
 	// UpdateReady: a new version is installed; reloading runs it.
 	UpdateReady bool
+	// Outbox holds writes not yet delivered (all boards; this page shows
+	// its own). Sent holds topics this page posted that the replica does
+	// not show yet.
+	Outbox  sync.Outbox
+	Sent    map[int64]shared.Topic
+	Deleted map[int64]bool
 
-	api      client.Client
-	engine   *sync.Engine
-	stop     context.CancelFunc
-	stopped  chan struct{}
-	counting bool
-	unwatch  func()
+	api     client.Client
+	engine  *sync.Engine
+	courier *sync.Courier
+	// stopCourier ends the courier's goroutine and waits for it.
+	stopCourier func()
+	stop        context.CancelFunc
+	stopped     chan struct{}
+	counting    bool
+	unwatch     func()
 }
 
 // OnNav runs on the server (prerender) and in the browser; only the
@@ -82,6 +89,7 @@ func (p *BoardPage) OnNav(ctx app.Context) {
 // ten minutes (go-app v10 only checks when told to).
 func (p *BoardPage) OnMount(ctx app.Context) {
 	p.UpdateReady = ctx.AppUpdateAvailable()
+	p.startCourier(ctx)
 	var check func(app.Context)
 	check = func(ctx app.Context) {
 		app.TryUpdate()
@@ -100,38 +108,29 @@ func (p *BoardPage) onReload(ctx app.Context, e app.Event) { ctx.Reload() }
 // OnDismount stops following the board.
 func (p *BoardPage) OnDismount() {
 	p.stopSync()
+	if p.stopCourier != nil {
+		p.stopCourier()
+		p.stopCourier = nil
+	}
 	if p.unwatch != nil {
 		p.unwatch()
 		p.unwatch = nil
 	}
 }
 
+// onPost queues the post in the outbox: it shows as pending at once and the
+// courier sends it — now, or when the network returns — with its
+// Idempotency-Key, so it is created exactly once.
 func (p *BoardPage) onPost(ctx app.Context, e app.Event) {
-	if p.Posting {
-		return
-	}
 	in := shared.CreateTopic{Author: p.Author, Comment: p.Draft}
 	if err := in.Normalize(); err != nil { // the server checks the same rules
 		p.Error = message(err)
 		return
 	}
 	ctx.LocalStorage().Set(authorKey, p.Author)
-	p.Posting, p.Error = true, ""
-	board, key := p.Board, rand.Text() // one key per attempt: a retried request posts once
-	ctx.Async(func() {
-		created, err := p.api.Post(context.Background(), board, in, key)
-		ctx.Dispatch(func(ctx app.Context) {
-			p.Posting = false
-			if err != nil {
-				p.Error = message(err)
-				return
-			}
-			p.Draft = ""
-			clearField(ctx, "comment")
-			p.remember(ctx, created.Topic.ID, created.OwnerToken)
-			p.upsert(created.Topic)
-		})
-	})
+	p.Error, p.Draft = "", ""
+	clearField(ctx, "comment")
+	p.enqueue(sync.Op{Kind: sync.OpPost, Board: p.Board, Author: in.Author, Comment: in.Comment})
 }
 
 func (p *BoardPage) onEdit(id int64, comment string) app.EventHandler {
@@ -151,18 +150,8 @@ func (p *BoardPage) onSave(id int64) app.EventHandler {
 			p.Error = message(err)
 			return
 		}
-		board, token := p.Board, p.Owned[id]
-		ctx.Async(func() {
-			topic, err := p.api.Edit(context.Background(), board, id, comment, token)
-			ctx.Dispatch(func(ctx app.Context) {
-				if err != nil {
-					p.Error = message(err)
-					return
-				}
-				p.EditingID, p.EditDraft, p.Error = 0, "", ""
-				p.upsert(topic)
-			})
-		})
+		p.EditingID, p.EditDraft, p.Error = 0, "", ""
+		p.enqueue(sync.Op{Kind: sync.OpEdit, Board: p.Board, TopicID: id, Comment: comment, Token: p.Owned[id]})
 	}
 }
 
@@ -171,18 +160,30 @@ func (p *BoardPage) onDelete(id int64) app.EventHandler {
 		if !app.Window().Call("confirm", "Delete this topic for everyone?").Bool() {
 			return
 		}
-		board, token := p.Board, p.Owned[id]
-		ctx.Async(func() {
-			err := p.api.Delete(context.Background(), board, id, token)
-			ctx.Dispatch(func(ctx app.Context) {
-				if err != nil && shared.ErrorCode(err) != shared.CodeNotFound {
-					p.Error = message(err)
-					return
-				}
-				p.remove(id)
-				p.forget(ctx, id)
-			})
-		})
+		p.enqueue(sync.Op{Kind: sync.OpDelete, Board: p.Board, TopicID: id, Token: p.Owned[id]})
+	}
+}
+
+// onDiscard drops a failed op; "edit" puts a failed post's text back
+// into the form first.
+func (p *BoardPage) onDiscard(op sync.Op, edit bool) app.EventHandler {
+	return func(ctx app.Context, e app.Event) {
+		if edit {
+			p.Draft = op.Comment
+		}
+		p.Outbox.Remove(op.Key) // shown at once; the courier confirms
+		if p.courier != nil {
+			p.courier.Discard(op.Key)
+		}
+	}
+}
+
+// enqueue shows op as pending at once and hands it to the courier.
+func (p *BoardPage) enqueue(op sync.Op) {
+	op.Key, op.Queued = sync.NewKey(), time.Now()
+	p.Outbox.Add(op)
+	if p.courier != nil {
+		p.courier.Enqueue(op)
 	}
 }
 
@@ -195,35 +196,6 @@ func (p *BoardPage) onGoBoard(ctx app.Context, e app.Event) {
 	p.BoardGo = ""
 	clearField(ctx, "go-board")
 	ctx.Navigate("/b/" + url.PathEscape(target))
-}
-
-// upsert puts t in its place in the newest-first list.
-func (p *BoardPage) upsert(t shared.Topic) {
-	topics := make([]shared.Topic, 0, len(p.Topics)+1)
-	placed := false
-	for _, x := range p.Topics {
-		switch {
-		case x.ID == t.ID:
-			continue
-		case !placed && x.ID < t.ID:
-			topics, placed = append(topics, t), true
-		}
-		topics = append(topics, x)
-	}
-	if !placed {
-		topics = append(topics, t)
-	}
-	p.Topics = topics
-}
-
-func (p *BoardPage) remove(id int64) {
-	topics := make([]shared.Topic, 0, len(p.Topics))
-	for _, x := range p.Topics {
-		if x.ID != id {
-			topics = append(topics, x)
-		}
-	}
-	p.Topics = topics
 }
 
 func loadOwned(ctx app.Context, board string) map[int64]string {
@@ -241,17 +213,21 @@ func loadOwned(ctx app.Context, board string) map[int64]string {
 	return owned
 }
 
-func (p *BoardPage) remember(ctx app.Context, id int64, token string) {
-	if p.Owned == nil {
-		p.Owned = map[int64]string{}
+func (p *BoardPage) remember(ctx app.Context, board string, id int64, token string) {
+	if board == p.Board {
+		if p.Owned == nil {
+			p.Owned = map[int64]string{}
+		}
+		p.Owned[id] = token
 	}
-	p.Owned[id] = token
-	p.saveTokens(ctx, func(all map[string]string) { all[p.Board+"/"+strconv.FormatInt(id, 10)] = token })
+	p.saveTokens(ctx, func(all map[string]string) { all[board+"/"+strconv.FormatInt(id, 10)] = token })
 }
 
-func (p *BoardPage) forget(ctx app.Context, id int64) {
-	delete(p.Owned, id)
-	p.saveTokens(ctx, func(all map[string]string) { delete(all, p.Board+"/"+strconv.FormatInt(id, 10)) })
+func (p *BoardPage) forget(ctx app.Context, board string, id int64) {
+	if board == p.Board {
+		delete(p.Owned, id)
+	}
+	p.saveTokens(ctx, func(all map[string]string) { delete(all, board+"/"+strconv.FormatInt(id, 10)) })
 }
 
 func (p *BoardPage) saveTokens(ctx app.Context, change func(map[string]string)) {

@@ -105,32 +105,65 @@ func (p *BoardPage) renderForm() app.UI {
 	)
 }
 
-// renderPostButton sets "disabled" only while posting: go-app would print
-// disabled="false" into the prerendered HTML, which browsers read as disabled.
 func (p *BoardPage) renderPostButton() app.UI {
-	b := app.Button().ID("post-button").Type("submit").Class("primary")
-	if p.Posting {
-		return b.Disabled(true).Text("Posting…")
-	}
-	return b.Text("Post")
+	return app.Button().ID("post-button").Type("submit").Class("primary").Text("Post")
 }
 
 func (p *BoardPage) renderTopics() app.UI {
-	if !p.Loaded && len(p.Topics) == 0 {
+	posts := p.queuedPosts()
+	topics := p.shown()
+	if !p.Loaded && len(topics) == 0 && len(posts) == 0 {
 		return app.P().Class("notice").Text("Loading…")
 	}
-	if len(p.Topics) == 0 {
+	if len(topics) == 0 && len(posts) == 0 {
 		return app.P().Class("notice", "empty").Text("No topics yet. Be the first to post.")
 	}
 	return app.Ul().ID("topics").Class("topics").Body(
-		app.Range(p.Topics).Slice(func(i int) app.UI { return p.renderTopic(p.Topics[i]) }),
+		app.Range(posts).Slice(func(i int) app.UI { return p.renderQueuedPost(posts[i]) }),
+		app.Range(topics).Slice(func(i int) app.UI { return p.renderTopic(topics[i]) }),
 	)
 }
 
-func (p *BoardPage) renderTopic(t shared.Topic) app.UI {
+// renderQueuedPost shows a post that has not reached the server: pending
+// (it will be sent), or failed with the server's reason.
+func (p *BoardPage) renderQueuedPost(op sync.Op) app.UI {
+	failed := op.Failed != ""
+	state := "pending"
+	if failed {
+		state = "failed"
+	}
+	return app.Li().ID("op-"+op.Key).Class("topic", state).Body(
+		app.Div().Class("meta").Body(
+			app.Span().Class("author").Text(op.Author),
+			app.Span().Class("badge", state).Text(map[bool]string{true: "not posted", false: p.pendingText()}[failed]),
+		),
+		app.P().Class("comment").Text(op.Comment),
+		app.If(failed, func() app.UI {
+			return app.Div().Body(
+				app.P().Class("why").Text(op.Failed),
+				app.Div().Class("actions").Body(
+					app.Button().Type("button").Class("retry-edit").OnClick(p.onDiscard(op, true)).Text("Edit"),
+					app.Button().Type("button").Class("discard").OnClick(p.onDiscard(op, false)).Text("Discard"),
+				),
+			)
+		}),
+	)
+}
+
+// pendingText says why a write waits.
+func (p *BoardPage) pendingText() string {
+	switch p.Status.Mode {
+	case sync.LiveSSE, sync.LivePolling:
+		return "sending…"
+	}
+	return "pending · sent when back online"
+}
+
+func (p *BoardPage) renderTopic(st shownTopic) app.UI {
+	t := st.Topic
 	_, owned := p.Owned[t.ID]
-	editing := owned && p.EditingID == t.ID
-	return app.Li().ID("topic-"+strconv.FormatInt(t.ID, 10)).Class("topic").Body(
+	editing := owned && p.EditingID == t.ID && st.state == ""
+	return app.Li().ID("topic-"+strconv.FormatInt(t.ID, 10)).Class("topic", st.state).Body(
 		app.Div().Class("meta").Body(
 			app.Span().Class("author").Text(t.Author),
 			app.Time().Class("when").DateTime(t.CreatedAt.Format(time.RFC3339)).
@@ -151,7 +184,7 @@ func (p *BoardPage) renderTopic(t shared.Topic) app.UI {
 		}).Else(func() app.UI {
 			return app.P().Class("comment").Text(t.Comment)
 		}),
-		app.If(owned && !editing, func() app.UI {
+		app.If(owned && !editing && st.state == "", func() app.UI {
 			return app.Div().Class("actions").Body(
 				app.Button().Type("button").Class("edit-button").OnClick(p.onEdit(t.ID, t.Comment)).Text("Edit"),
 				app.Button().Type("button").Class("delete-button").OnClick(p.onDelete(t.ID)).Text("Delete"),

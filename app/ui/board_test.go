@@ -100,41 +100,12 @@ func TestEmptyInvalidAndErrorStates(t *testing.T) {
 	match(t, app.Text(failed.Error), failed, 0, 1, 0, 1, 0)
 }
 
-func TestPostButtonWhilePosting(t *testing.T) {
-	p := page()
-	mount(t, p)
-	if strings.Contains(app.HTMLString(p), "disabled") {
-		t.Error("the idle post button is marked disabled")
-	}
-	p = page()
-	p.Posting = true
-	mount(t, p)
-	match(t, app.Button().ID("post-button").Type("submit").Class("primary").Disabled(true), p, 0, 1, 0, 0, 1, 2)
-	match(t, app.Text("Posting…"), p, 0, 1, 0, 0, 1, 2, 0)
-}
-
 func TestCharacterCount(t *testing.T) {
 	p := page()
 	p.Draft = strings.Repeat("é", shared.MaxCommentChars+1)
 	mount(t, p)
 	match(t, app.Span().Class("count").Class("over"), p, 0, 1, 0, 0, 1, 1)
 	match(t, app.Text("2001/2000"), p, 0, 1, 0, 0, 1, 1, 0)
-}
-
-func TestUpsertKeepsNewestFirst(t *testing.T) {
-	p := page(topic(5, "", "five"), topic(3, "", "three"), topic(1, "", "one"))
-	p.upsert(topic(4, "", "four"))
-	p.upsert(topic(9, "", "nine"))
-	p.upsert(topic(0, "", "zero"))
-	p.upsert(topic(3, "", "three again"))
-	p.remove(5)
-	var got []string
-	for _, tp := range p.Topics {
-		got = append(got, tp.Comment)
-	}
-	if strings.Join(got, ",") != "nine,four,three again,one,zero" {
-		t.Fatalf("order = %v", got)
-	}
 }
 
 func TestBoardFromPath(t *testing.T) {
@@ -183,5 +154,46 @@ func TestStatusText(t *testing.T) {
 		if got := StatusText(tc.s, now); got != tc.want {
 			t.Errorf("StatusText(%+v) = %q, want %q", tc.s, got, tc.want)
 		}
+	}
+}
+
+func TestQueuedWritesShowAsPendingOrFailed(t *testing.T) {
+	p := page(topic(3, "ann", "mine"), topic(2, "bob", "to delete"), topic(1, "cy", "old"))
+	p.Owned[3], p.Owned[2] = "t3", "t2"
+	p.Status = sync.Status{Mode: sync.Offline}
+	p.Outbox = sync.Outbox{Ops: []sync.Op{
+		{Key: "a", Kind: sync.OpPost, Board: "lobby", Author: "ann", Comment: "queued first"},
+		{Key: "b", Kind: sync.OpEdit, Board: "lobby", TopicID: 3, Comment: "mine, edited"},
+		{Key: "c", Kind: sync.OpDelete, Board: "lobby", TopicID: 2},
+		{Key: "d", Kind: sync.OpPost, Board: "lobby", Author: "ann", Comment: "too long", Failed: "The comment is too long."},
+		{Key: "e", Kind: sync.OpPost, Board: "elsewhere", Comment: "other board"},
+	}}
+	mount(t, p)
+	// Newest queued post first, then the topics.
+	match(t, app.Li().ID("op-d").Class("topic", "failed"), p, topicPath(0)...)
+	match(t, app.Text("The comment is too long."), p, topicPath(0, 2, 0, 0)...)
+	match(t, app.Li().ID("op-a").Class("topic", "pending"), p, topicPath(1)...)
+	match(t, app.Text("pending · sent when back online"), p, topicPath(1, 0, 1, 0)...)
+	match(t, app.Li().ID("topic-3").Class("topic", "saving"), p, topicPath(2)...)
+	match(t, app.Text("mine, edited"), p, topicPath(2, 1, 0)...)
+	match(t, app.Li().ID("topic-2").Class("topic", "deleting"), p, topicPath(3)...)
+	match(t, app.Li().ID("topic-1").Class("topic"), p, topicPath(4)...)
+	if strings.Contains(app.HTMLString(p), "other board") {
+		t.Error("a queued post of another board is shown")
+	}
+}
+
+func TestDeliveredWritesShowUntilTheReplicaHasThem(t *testing.T) {
+	p := page(topic(1, "ann", "old"))
+	p.sent(sync.Op{Kind: sync.OpPost}, &shared.CreatedTopic{Topic: topic(2, "ann", "new")}, nil)
+	p.sent(sync.Op{Kind: sync.OpDelete, TopicID: 1}, nil, nil)
+	got := p.shown()
+	if len(got) != 1 || got[0].ID != 2 {
+		t.Fatalf("shown = %+v, want only the new topic 2", got)
+	}
+	p.Topics = []shared.Topic{topic(2, "ann", "new")} // the replica caught up
+	p.forgetChanged([]shared.Change{{Kind: shared.ChangeCreated, Topic: topic(2, "ann", "new")}, {Kind: shared.ChangeDeleted, Topic: shared.Topic{ID: 1}}})
+	if len(p.Sent) != 0 || len(p.Deleted) != 0 || len(p.shown()) != 1 {
+		t.Fatalf("overlays after the replica caught up: sent %v deleted %v", p.Sent, p.Deleted)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"github.com/kairan/kairan/app/sync"
+	"github.com/kairan/kairan/shared"
 )
 
 // The page follows its board through the sync engine, which runs on its
@@ -33,10 +34,17 @@ func (p *BoardPage) startSync(ctx app.Context) {
 			if p.Board != board {
 				return
 			}
+			wasLive := p.Status.Mode == sync.LiveSSE || p.Status.Mode == sync.LivePolling
 			p.Topics, p.Loaded, p.Status, p.Now = r.Topics, true, s, time.Now()
 			ctx.SetState(replicaKey(board), r).Persist()
+			if live := s.Mode == sync.LiveSSE || s.Mode == sync.LivePolling; live && !wasLive && p.courier != nil {
+				p.courier.Kick() // the server is back: send what waits
+			}
 			p.countDown(ctx)
 		})
+	}
+	engine.OnChanges = func(cs []shared.Change) {
+		ctx.Dispatch(func(ctx app.Context) { p.forgetChanged(cs) })
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	p.engine, p.stop = engine, cancel
@@ -46,6 +54,40 @@ func (p *BoardPage) startSync(ctx app.Context) {
 		defer close(done)
 		engine.Run(runCtx)
 	}()
+}
+
+// outboxKey holds the writes not yet delivered, for all boards.
+const outboxKey = "kairan/outbox"
+
+// startCourier delivers the outbox for the page's lifetime, whichever
+// board it shows. Browser only.
+func (p *BoardPage) startCourier(ctx app.Context) {
+	ctx.GetState(outboxKey, &p.Outbox)
+	c := sync.NewCourier(&p.api, p.Outbox)
+	c.OnUpdate = func(o sync.Outbox) {
+		ctx.Dispatch(func(ctx app.Context) {
+			p.Outbox = o
+			ctx.SetState(outboxKey, o).Persist()
+		})
+	}
+	c.OnSent = func(op sync.Op, created *shared.CreatedTopic, edited *shared.Topic) {
+		ctx.Dispatch(func(ctx app.Context) {
+			switch {
+			case created != nil:
+				p.remember(ctx, op.Board, created.Topic.ID, created.OwnerToken)
+			case op.Kind == sync.OpDelete:
+				p.forget(ctx, op.Board, op.TopicID)
+			}
+			if op.Board == p.Board {
+				p.sent(op, created, edited)
+			}
+		})
+	}
+	p.courier = c
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(runCtx) }()
+	p.stopCourier = func() { cancel(); <-done }
 }
 
 // stopSync ends the engine's goroutine and waits for it.
@@ -74,8 +116,14 @@ func (p *BoardPage) countDown(ctx app.Context) {
 // shown again, instead of waiting out the backoff. Returns a release func.
 func (p *BoardPage) watchBrowser() func() {
 	kick := app.FuncOf(func(this app.Value, args []app.Value) any {
-		if app.Window().Get("document").Get("visibilityState").String() == "visible" && p.engine != nil {
+		if app.Window().Get("document").Get("visibilityState").String() != "visible" {
+			return nil
+		}
+		if p.engine != nil {
 			p.engine.Kick()
+		}
+		if p.courier != nil {
+			p.courier.Kick()
 		}
 		return nil
 	})
