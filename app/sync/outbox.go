@@ -39,8 +39,13 @@ type Outbox struct {
 	Ops []Op `json:"ops"`
 }
 
-// Add queues op at the end.
-func (o *Outbox) Add(op Op) { o.Ops = append(o.Ops, op) }
+// Add queues op at the end, unless an op with its key is queued already
+// (the same write can reach the leader twice, from a tab that resends).
+func (o *Outbox) Add(op Op) {
+	if !slices.ContainsFunc(o.Ops, func(have Op) bool { return have.Key == op.Key }) {
+		o.Ops = append(o.Ops, op)
+	}
+}
 
 // Next is the first op still to send.
 func (o *Outbox) Next() (Op, bool) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -45,22 +46,25 @@ type BoardPage struct {
 	Status sync.Status
 	// UpdateReady: a new version is installed; reloading runs it.
 	UpdateReady bool
-	// Outbox holds writes not yet delivered (all boards; this page shows
-	// its own). Sent holds topics this page posted that the replica does
-	// not show yet.
+	// Outbox holds this board's writes not yet delivered. Sent and
+	// Deleted hold what this tab delivered that the replica does not show
+	// yet.
 	Outbox  sync.Outbox
 	Sent    map[int64]shared.Topic
 	Deleted map[int64]bool
 
-	api     client.Client
-	engine  *sync.Engine
-	courier *sync.Courier
-	// stopCourier ends the courier's goroutine and waits for it.
-	stopCourier func()
-	stop        context.CancelFunc
-	stopped     chan struct{}
-	counting    bool
-	unwatch     func()
+	// Leader: this tab follows the board for all its tabs.
+	Leader bool
+
+	api      client.Client
+	replica  sync.Replica
+	tabs     *sync.Tabs
+	engine   atomic.Pointer[sync.Engine]  // the leader's
+	courier  atomic.Pointer[sync.Courier] // the leader's
+	stop     context.CancelFunc
+	stopped  chan struct{}
+	counting bool
+	unwatch  func()
 }
 
 // OnNav runs on the server (prerender) and in the browser; only the
@@ -89,7 +93,6 @@ func (p *BoardPage) OnNav(ctx app.Context) {
 // ten minutes (go-app v10 only checks when told to).
 func (p *BoardPage) OnMount(ctx app.Context) {
 	p.UpdateReady = ctx.AppUpdateAvailable()
-	p.startCourier(ctx)
 	var check func(app.Context)
 	check = func(ctx app.Context) {
 		app.TryUpdate()
@@ -108,10 +111,6 @@ func (p *BoardPage) onReload(ctx app.Context, e app.Event) { ctx.Reload() }
 // OnDismount stops following the board.
 func (p *BoardPage) OnDismount() {
 	p.stopSync()
-	if p.stopCourier != nil {
-		p.stopCourier()
-		p.stopCourier = nil
-	}
 	if p.unwatch != nil {
 		p.unwatch()
 		p.unwatch = nil
@@ -172,18 +171,25 @@ func (p *BoardPage) onDiscard(op sync.Op, edit bool) app.EventHandler {
 			p.Draft = op.Comment
 		}
 		p.Outbox.Remove(op.Key) // shown at once; the courier confirms
-		if p.courier != nil {
-			p.courier.Discard(op.Key)
+		switch c := p.courier.Load(); {
+		case p.tabs != nil:
+			p.tabs.Drop(op.Key)
+		case c != nil:
+			c.Discard(op.Key)
 		}
 	}
 }
 
-// enqueue shows op as pending at once and hands it to the courier.
+// enqueue shows op as pending at once and hands it to the leader's
+// courier (this tab's, or another tab's through the tab channel).
 func (p *BoardPage) enqueue(op sync.Op) {
 	op.Key, op.Queued = sync.NewKey(), time.Now()
 	p.Outbox.Add(op)
-	if p.courier != nil {
-		p.courier.Enqueue(op)
+	switch c := p.courier.Load(); {
+	case p.tabs != nil:
+		p.tabs.Write(op)
+	case c != nil:
+		c.Enqueue(op)
 	}
 }
 

@@ -77,7 +77,8 @@ func (p *BoardPage) renderHeader() app.UI {
 		app.H1().Class("board-name").Text(p.Board),
 		app.If(p.Invalid == "" && p.Status.Mode != "", func() app.UI {
 			return app.Span().ID("status").Class("status", statusClass(p.Status.Mode)).
-				Attr("role", "status").Text(StatusText(p.Status, p.Now))
+				Attr("role", "status").Attr("data-tab", map[bool]string{true: "leader", false: "follower"}[p.Leader]).
+				Text(StatusText(p.Status, p.Now))
 		}),
 		app.Form().Class("go").OnSubmit(p.onGoBoard).Body(
 			app.Input().ID("go-board").Type("text").Class("go-input").Placeholder("board…").

@@ -95,3 +95,17 @@ func NewContext(t testing.TB, browser context.Context) context.Context {
 	}
 	return ctx
 }
+
+// NewTab opens another tab in the same browser context (shared storage,
+// locks and BroadcastChannel, like a person's second tab). The tab is
+// started with an empty step first: navigating a fresh chromedp context
+// directly leaves later evaluations without a page context.
+func NewTab(t testing.TB, browser context.Context) (context.Context, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open a tab: %v", err)
+	}
+	return ctx, cancel
+}
