@@ -95,7 +95,15 @@ func (t *Tabs) Run(ctx context.Context) {
 		state    = Message{Kind: "state"}
 		unacked  []Op   // a follower's writes the leader has not confirmed
 		lastFrom string // the leader the follower last heard
+		// taken: keys the leader has queued, so a resent write is not queued twice
+		taken = map[string]bool{}
 	)
+	enqueue := func(op Op) {
+		if !taken[op.Key] {
+			taken[op.Key] = true
+			t.Enqueue(op)
+		}
+	}
 	leadCtx, stopLead := context.WithCancel(ctx) // the leader's work ends with leadership
 	defer func() { stopLead(); release() }()
 	t.Channel.Send(Message{Kind: "hello", From: t.ID})
@@ -110,7 +118,7 @@ func (t *Tabs) Run(ctx context.Context) {
 				t.OnLeader()
 			}
 			for _, op := range unacked { // what no leader confirmed is ours to send
-				t.Enqueue(op)
+				enqueue(op)
 			}
 			unacked = nil
 			state.From = t.ID
@@ -123,7 +131,7 @@ func (t *Tabs) Run(ctx context.Context) {
 			}
 		case op := <-t.writes:
 			if leader {
-				t.Enqueue(op)
+				enqueue(op)
 				continue
 			}
 			unacked = append(unacked, op)
@@ -139,7 +147,7 @@ func (t *Tabs) Run(ctx context.Context) {
 			case leader && m.Kind == "hello":
 				t.Channel.Send(state)
 			case leader && m.Kind == "enqueue" && m.Op != nil:
-				t.Enqueue(*m.Op)
+				enqueue(*m.Op)
 				t.Channel.Send(Message{Kind: "ack", From: t.ID, Key: m.Op.Key})
 			case leader && m.Kind == "discard":
 				t.Discard(m.Key)
