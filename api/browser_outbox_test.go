@@ -43,7 +43,7 @@ func TestBrowserOfflinePostIsDeliveredOnce(t *testing.T) {
 	m := startRelease(t, db, "127.0.0.1:0", "outbox-v1")
 	addr, board := m.ln.Addr().String(), m.URL()+"/b/basement"
 	ann := bt.NewContext(t, browser)
-	bt.Do(t, ann, 60*time.Second, "open the board", chromedp.Navigate(board))
+	bt.Do(t, ann, 60*time.Second, "open the board", chromedp.EmulateViewport(360, 740), chromedp.Navigate(board))
 	bt.Until(t, ann, 60*time.Second, "the live board", `document.getElementById("status")?.textContent === "live (SSE)"`)
 	swReady(t, ann, "kairan-outbox-v1")
 
@@ -57,6 +57,7 @@ func TestBrowserOfflinePostIsDeliveredOnce(t *testing.T) {
 	bt.Until(t, ann, 10*time.Second, "the pending post", pending)
 	bt.Do(t, ann, 30*time.Second, "reload while offline", chromedp.Reload())
 	bt.Until(t, ann, 30*time.Second, "the pending post after the reload", pending)
+	screenshot(t, ann, "board-offline-phone.png")
 
 	m2 := startRelease(t, db, addr, "outbox-v1")
 	bt.Until(t, ann, 60*time.Second, "the post delivered", `
