@@ -42,6 +42,25 @@ func TestOutboxAddKeepsOrderAndNextIsTheFirst(t *testing.T) {
 	}
 }
 
+func TestOutboxAddIgnoresAKeyAlreadyQueued(t *testing.T) {
+	var o Outbox
+	o.Add(Op{Key: "a", Kind: OpPost, Comment: "first"})
+	o.Add(Op{Key: "b", Kind: OpPost, Comment: "second"})
+	o.Add(Op{Key: "a", Kind: OpPost, Comment: "resent by another tab"})
+	if got := keysOf(o); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("ops = %v, want a,b once each", got)
+	}
+	if o.Ops[0].Comment != "first" {
+		t.Fatalf("the resent op replaced the queued one: %+v", o.Ops[0])
+	}
+	// A failed op is still queued: the same key does not revive it.
+	o.Fail("b", "refused")
+	o.Add(Op{Key: "b", Kind: OpPost, Comment: "again"})
+	if got := keysOf(o); !slices.Equal(got, []string{"a", "b"}) || o.Ops[1].Failed != "refused" {
+		t.Fatalf("after re-adding failed b: %+v", o.Ops)
+	}
+}
+
 func TestOutboxNextSkipsFailedOpsInOrder(t *testing.T) {
 	var o Outbox
 	for _, k := range []string{"a", "b", "c", "d"} {
