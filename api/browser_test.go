@@ -34,7 +34,7 @@ func TestBrowserPostEditDelete(t *testing.T) {
 		chromedp.Click(chromedp.ID("post-button")),
 	)
 	bt.Until(t, ctx, 10*time.Second, "the topic in the list",
-		`document.querySelector("#topics .topic .comment")?.textContent === `+jsString(comment))
+		`document.querySelector("#topics .topic:not(.pending) .comment")?.textContent === `+jsString(comment))
 	if got := bt.Within(t, ctx, 5*time.Second, "read the author",
 		chromedp.Evaluate[string](`document.querySelector("#topics .topic .author").textContent`)); got != "Ann" {
 		t.Errorf("author shown = %q", got)
