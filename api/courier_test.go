@@ -620,6 +620,7 @@ func TestCourierKickRetriesAtOnce(t *testing.T) {
 func TestCourierRunReturnsWhenCancelled(t *testing.T) {
 	m := startServer(t)
 	inFlight := make(chan struct{}, 16)
+	release := make(chan struct{})
 	var hold atomic.Bool
 	edge := newCourierEdge(t, m, func(w http.ResponseWriter, r *http.Request, n int) bool {
 		if hold.Load() {
@@ -627,13 +628,17 @@ func TestCourierRunReturnsWhenCancelled(t *testing.T) {
 			// client hanging up and end r's context.
 			io.Copy(io.Discard, r.Body)
 			inFlight <- struct{}{}
-			<-r.Context().Done() // never answers; the client gives up
+			select { // never answers; the client gives up
+			case <-r.Context().Done():
+			case <-release: // or the test is over
+			}
 			return true
 		}
 		answerError(w, http.StatusServiceUnavailable, shared.CodeUnavailable, "The server is restarting.")
 		inFlight <- struct{}{}
 		return true
 	})
+	t.Cleanup(func() { close(release) }) // runs before the edge closes
 	slow := func(c *sync.Courier) { c.BackoffMin, c.BackoffMax = time.Hour, 2*time.Hour }
 	stopped := func(t *testing.T, r *courierRun) {
 		t.Helper()

@@ -99,6 +99,9 @@ func (c *Courier) Run(ctx context.Context) {
 // send delivers one op; sent means it left the outbox (delivered, or
 // refused for good and marked failed: both end its sending).
 func (c *Courier) send(ctx context.Context, op Op) (sent, transient bool) {
+	// A hung request must not hold the queue: give up on it and retry.
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
 	var created *shared.CreatedTopic
 	var edited *shared.Topic
 	var err error
@@ -125,7 +128,7 @@ func (c *Courier) send(ctx context.Context, op Op) (sent, transient bool) {
 			c.OnSent(op, created, edited)
 		}
 		return true, false
-	case ctx.Err() != nil || Transient(err):
+	case ctx.Err() != nil || Transient(err): // including our own timeout
 		return false, true
 	default:
 		c.outbox.Fail(op.Key, message(err))
@@ -133,6 +136,8 @@ func (c *Courier) send(ctx context.Context, op Op) (sent, transient bool) {
 		return true, false
 	}
 }
+
+const sendTimeout = 30 * time.Second
 
 // Transient reports whether a failed write may succeed if sent again.
 func Transient(err error) bool {
