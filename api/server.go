@@ -14,6 +14,7 @@ import (
 	"github.com/kairan/kairan/api/config"
 	"github.com/kairan/kairan/api/httpapi"
 	"github.com/kairan/kairan/api/hub"
+	"github.com/kairan/kairan/api/hub/pgnotify"
 	"github.com/kairan/kairan/api/store"
 	"github.com/kairan/kairan/app/ui"
 	"github.com/kairan/kairan/web"
@@ -35,9 +36,10 @@ type Main struct {
 	// use it to play a new release.
 	version string
 
-	stopPruning func()
-	closeOnce   sync.Once
-	closeErr    error
+	stopPruning   func()
+	stopListening func()
+	closeOnce     sync.Once
+	closeErr      error
 }
 
 var registerRoutes sync.Once
@@ -94,6 +96,15 @@ func (m *Main) Open(ctx context.Context) error {
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(m.ln) }()
 	m.stopPruning = m.pruneHistory()
+	m.stopListening = func() {}
+	if dialect == store.Postgres {
+		// Other replicas write too: their commits reach this hub through
+		// LISTEN/NOTIFY (with a safety poll), as this one's reach theirs.
+		lctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); pgnotify.Listen(lctx, target, m.hub, m.Logger) }()
+		m.stopListening = func() { cancel(); <-done }
+	}
 	m.Logger.Info("kairan serving", "url", m.URL(), "db", string(dialect)+":"+target,
 		"epoch", m.store.Epoch(), "version", assets.version(), "moderation", modToken != "")
 	return nil
@@ -121,6 +132,7 @@ func (m *Main) close() error {
 	if err := <-m.served; !errors.Is(err, http.ErrServerClosed) {
 		shutdownErr = errors.Join(shutdownErr, err)
 	}
+	m.stopListening()
 	m.hub.Close()
 	m.stopPruning()
 	return errors.Join(shutdownErr, m.store.Close())

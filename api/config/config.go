@@ -139,7 +139,7 @@ func (c Config) Validate() error {
 func (c Config) Database() (store.Dialect, string, error) {
 	switch {
 	case strings.HasPrefix(c.DB, "postgres://"), strings.HasPrefix(c.DB, "postgresql://"):
-		return "", "", errors.New("--db: PostgreSQL is not supported by this version yet; use a SQLite file path")
+		return store.Postgres, c.DB, nil
 	case strings.HasPrefix(c.DB, "sqlite:"):
 		path := strings.TrimPrefix(c.DB, "sqlite:")
 		if path == "" {

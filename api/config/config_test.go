@@ -49,7 +49,7 @@ func TestDatabase(t *testing.T) {
 		{db: "sqlite:/var/lib/k.db", dialect: store.SQLite, target: "/var/lib/k.db"},
 		{db: "sqlite:", err: "needs a file path"},
 		{db: "", err: "empty"},
-		{db: "postgres://u@h/db", err: "PostgreSQL is not supported"},
+		{db: "postgres://u@h/db", dialect: store.Postgres, target: "postgres://u@h/db"},
 		{db: "mysql://x", err: "unknown scheme"},
 	} {
 		d, target, err := Config{DB: tc.db}.Database()

@@ -16,7 +16,6 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -28,6 +27,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kairan/kairan/api/httpapi"
+	"github.com/kairan/kairan/api/internal/pgtest"
 	"github.com/kairan/kairan/api/store"
 	"github.com/kairan/kairan/app/client"
 	"github.com/kairan/kairan/shared"
@@ -49,8 +49,8 @@ type env struct {
 // consistently, and that an edit is later than the post, without sleeping.
 func newEnv(t *testing.T, configure ...func(*httpapi.Config)) *env {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.Options{
-		Dialect: store.SQLite, Target: filepath.Join(t.TempDir(), "k.db")})
+	dialect, target := pgtest.Target(t) // SQLite, or PostgreSQL with KAIRAN_STORE_DIALECT=pg
+	st, err := store.Open(context.Background(), store.Options{Dialect: store.Dialect(dialect), Target: target})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

@@ -17,7 +17,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/kairan/kairan/api/httpapi"
 	"github.com/kairan/kairan/api/hub"
+	"github.com/kairan/kairan/api/internal/pgtest"
 	"github.com/kairan/kairan/api/store"
 	"github.com/kairan/kairan/shared"
 	"github.com/kairan/kairan/shared/sse"
@@ -76,8 +76,8 @@ func (l smallSendBuffers) Accept() (net.Conn, error) {
 // ends every stream), then the server, then the store.
 func newStreamEnv(t *testing.T, o hubOptions) *streamEnv {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.Options{
-		Dialect: store.SQLite, Target: filepath.Join(t.TempDir(), "k.db")})
+	dialect, target := pgtest.Target(t) // SQLite, or PostgreSQL with KAIRAN_STORE_DIALECT=pg
+	st, err := store.Open(context.Background(), store.Options{Dialect: store.Dialect(dialect), Target: target})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -777,11 +777,17 @@ func TestEventsSubscribeDuringWrites(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	// The log is the reference: on SQLite topic ids follow seq, but on
+	// PostgreSQL ids are handed out before the seq, so compare with the log.
+	log, err := e.st.ChangesSince(context.Background(), 0, total+1)
+	if err != nil || len(log) != total {
+		t.Fatalf("log has %d changes (%v), want %d", len(log), err, total)
+	}
 	for i, f := range followers {
 		for seq := f.from + 1; seq <= total; seq++ {
 			c := wantChange(t, f.s.next(t))
-			if c.Cursor != e.cursor(seq) || c.Kind != shared.ChangeCreated || c.Topic.ID != seq {
-				t.Fatalf("follower %d from %d: got %+v, want seq %d", i, f.from, c, seq)
+			if c.Cursor != e.cursor(seq) || c.Kind != shared.ChangeCreated || c.Topic.ID != log[seq-1].Topic.ID {
+				t.Fatalf("follower %d from %d: got %+v, want seq %d (%+v)", i, f.from, c, seq, log[seq-1])
 			}
 		}
 		f.s.nothingPending(t)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kairan/kairan/api/hub"
+	"github.com/kairan/kairan/api/internal/pgtest"
 	"github.com/kairan/kairan/api/store"
 	"github.com/kairan/kairan/shared"
 )
@@ -25,8 +25,8 @@ const patience = 20 * time.Second
 
 func openStore(t *testing.T) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.Options{Dialect: store.SQLite,
-		Target: filepath.Join(t.TempDir(), "kairan.db")})
+	dialect, target := pgtest.Target(t) // SQLite, or PostgreSQL with KAIRAN_STORE_DIALECT=pg
+	st, err := store.Open(context.Background(), store.Options{Dialect: store.Dialect(dialect), Target: target})
 	if err != nil {
 		t.Fatal(err)
 	}

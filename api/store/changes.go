@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/uptrace/bun"
 
@@ -28,6 +29,13 @@ func (s *Store) appendChange(ctx context.Context, tx bun.Tx, kind shared.ChangeK
 		Topic: string(payload), CreatedAt: s.now()}
 	if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
 		return shared.Change{}, fmt.Errorf("store: insert change: %w", err)
+	}
+	if s.dialect == Postgres {
+		// Delivered only if and when this transaction commits: a wake-up
+		// for every replica's hub, which then reads the log.
+		if _, err := tx.ExecContext(ctx, "SELECT pg_notify(?, ?)", NotifyChannel, strconv.FormatInt(seq, 10)); err != nil {
+			return shared.Change{}, fmt.Errorf("store: notify: %w", err)
+		}
 	}
 	return shared.Change{Cursor: s.cursor(seq), Board: topic.Board, Kind: kind, Topic: topic}, nil
 }

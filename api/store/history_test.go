@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -163,7 +162,7 @@ func TestPruneHistoryByAge(t *testing.T) {
 }
 
 func TestPrunedThroughSurvivesReopen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "kairan.db")
+	path := newTarget(t)
 	s := mustOpen(t, path)
 	writeChanges(t, s, 130)
 	mustPrune(t, s, 100, 0, 30)

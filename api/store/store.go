@@ -31,7 +31,7 @@ const (
 // Options say which database to open.
 type Options struct {
 	Dialect Dialect
-	// Target is a file path for SQLite.
+	// Target is a file path for SQLite, a postgres:// DSN for PostgreSQL.
 	Target string
 	Logger *slog.Logger
 }
@@ -40,11 +40,12 @@ type Options struct {
 // (SQLite allows one writer; queueing in Go is fairer than SQLite's busy
 // back-off), reads through a small pool of read-only connections.
 type Store struct {
-	writer *bun.DB
-	reader *bun.DB
-	log    *slog.Logger
-	epoch  string
-	secret []byte
+	dialect Dialect
+	writer  *bun.DB
+	reader  *bun.DB
+	log     *slog.Logger
+	epoch   string
+	secret  []byte
 
 	// Now is the clock for created_at and updated_at; tests may replace it
 	// before the first write.
@@ -61,13 +62,16 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	switch opt.Dialect {
 	case SQLite:
 		writer, reader, err = openSQLite(opt.Target)
+	case Postgres:
+		writer, err = openPostgres(opt.Target)
+		reader = writer
 	default:
 		return nil, fmt.Errorf("store: dialect %q is not supported", opt.Dialect)
 	}
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{writer: writer, reader: reader, log: opt.Logger, Now: time.Now}
+	s := &Store{dialect: opt.Dialect, writer: writer, reader: reader, log: opt.Logger, Now: time.Now}
 	if err := s.migrate(ctx, opt.Dialect); err != nil {
 		s.Close()
 		return nil, err
@@ -79,10 +83,16 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	return s, nil
 }
 
-// Close closes both pools.
+// Close closes the pools.
 func (s *Store) Close() error {
+	if s.reader == s.writer {
+		return s.writer.Close()
+	}
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
+
+// Dialect is the database kind.
+func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Ping reports whether the database answers a query.
 func (s *Store) Ping(ctx context.Context) error {
@@ -105,17 +115,23 @@ func (s *Store) migrate(ctx context.Context, dialect Dialect) error {
 	m := migrate.NewMigrator(s.writer, ms,
 		migrate.WithMarkAppliedOnSuccess(true),
 		migrate.WithTemplateData(map[string]string{"Dialect": string(dialect), "Timestamp": timestamp}))
-	if err := m.Init(ctx); err != nil {
-		return fmt.Errorf("store: init migrations: %w", err)
+	run := func() error {
+		if err := m.Init(ctx); err != nil {
+			return fmt.Errorf("store: init migrations: %w", err)
+		}
+		group, err := m.Migrate(ctx)
+		if err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		if !group.IsZero() {
+			s.log.Info("database migrated", "group", group.ID, "migrations", group.Migrations.String())
+		}
+		return nil
 	}
-	group, err := m.Migrate(ctx)
-	if err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
+	if dialect == Postgres {
+		return withMigrationLock(ctx, s.writer, run)
 	}
-	if !group.IsZero() {
-		s.log.Info("database migrated", "group", group.ID, "migrations", group.Migrations.String())
-	}
-	return nil
+	return run()
 }
 
 // loadMeta reads the epoch and the token secret, creating them on first
@@ -158,7 +174,12 @@ func randomHex(n int) string {
 }
 
 // readTx runs fn in a read transaction, so what it reads is one consistent
-// snapshot of the database.
+// snapshot of the database (SQLite's WAL snapshot; REPEATABLE READ on
+// PostgreSQL).
 func (s *Store) readTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
-	return s.reader.RunInTx(ctx, &sql.TxOptions{ReadOnly: true}, fn)
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.dialect == Postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	return s.reader.RunInTx(ctx, opts, fn)
 }

@@ -4,26 +4,48 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/kairan/kairan/api/internal/pgtest"
 	"github.com/kairan/kairan/shared"
 )
 
-func mustOpen(t *testing.T, path string) *Store {
+// The suite runs on SQLite; with KAIRAN_STORE_DIALECT=pg (go tool task
+// test does this when KAIRAN_TEST_POSTGRES is set) the same tests run on
+// PostgreSQL, each on a database of its own.
+func testDialect() Dialect {
+	if os.Getenv("KAIRAN_STORE_DIALECT") == "pg" {
+		return Postgres
+	}
+	return SQLite
+}
+
+// newTarget returns a fresh, empty database to open: a file, or a new
+// PostgreSQL database.
+func newTarget(t *testing.T) string {
 	t.Helper()
-	s, err := Open(context.Background(), Options{Dialect: SQLite, Target: path})
+	if testDialect() == Postgres {
+		return pgtest.NewDatabase(t)
+	}
+	return filepath.Join(t.TempDir(), "kairan test.db")
+}
+
+func mustOpen(t *testing.T, target string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), Options{Dialect: testDialect(), Target: target})
 	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
+		t.Fatalf("open %s: %v", target, err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
 }
 
 func newStore(t *testing.T) *Store {
-	return mustOpen(t, filepath.Join(t.TempDir(), "kairan test.db"))
+	return mustOpen(t, newTarget(t))
 }
 
 func mustCreate(t *testing.T, s *Store, board, comment string) Created {
@@ -61,6 +83,9 @@ func allChanges(t *testing.T, s *Store) []shared.Change {
 }
 
 func TestOpenTunesSQLite(t *testing.T) {
+	if testDialect() != SQLite {
+		t.Skip("SQLite pragmas and pools: not applicable to PostgreSQL")
+	}
 	s := newStore(t)
 	ctx := context.Background()
 	for pragma, want := range map[string]string{
@@ -84,8 +109,8 @@ func TestOpenTunesSQLite(t *testing.T) {
 }
 
 func TestReopenKeepsEpochAndData(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "k.db")
-	s1, err := Open(context.Background(), Options{Dialect: SQLite, Target: path})
+	path := newTarget(t)
+	s1, err := Open(context.Background(), Options{Dialect: testDialect(), Target: path})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,16 @@ type Actor struct {
 
 // CreateTopic stores a topic and its "created" change in one transaction.
 func (s *Store) CreateTopic(ctx context.Context, in NewTopic) (Created, error) {
+	out, err := s.createTopic(ctx, in)
+	if err != nil && in.IdempotencyKey != "" && uniqueViolation(err) {
+		// A concurrent post with the same key committed first (PostgreSQL
+		// lets both transactions miss the key): this one replays it.
+		return s.createTopic(ctx, in)
+	}
+	return out, err
+}
+
+func (s *Store) createTopic(ctx context.Context, in NewTopic) (Created, error) {
 	var out Created
 	err := s.writer.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		out = Created{}

@@ -1,0 +1,81 @@
+// Package pgnotify wakes a replica's hub when any replica commits a change
+// on PostgreSQL. Every write transaction runs pg_notify with its seq; each
+// replica LISTENs on one connection. Notifications are lost while that
+// connection is down, so after any listener error the loop re-LISTENs and
+// then catches up from the change log, and it also polls the log every
+// few seconds as a safety net (notes/bun.md §11.5).
+package pgnotify
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/driver/pgdriver"
+
+	"github.com/kairan/kairan/api/store"
+)
+
+// Hub is what the listener wakes; the hub's own loop then reads the log,
+// so there is one reader per replica whatever wakes it.
+type Hub interface {
+	Notify(seq int64)
+}
+
+// Poll is the safety-net interval: the longest a lost notification can
+// delay delivery.
+const Poll = 2 * time.Second
+
+// Listen runs until ctx is done. It opens its own connection to dsn.
+func Listen(ctx context.Context, dsn string, h Hub, log *slog.Logger) {
+	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn), pgdriver.WithApplicationName("kairan-listener")))
+	db := bun.NewDB(sqldb, pgdialect.New())
+	defer db.Close()
+	ln := pgdriver.NewListener(db)
+	// Receive ignores ctx cancellation; Close unblocks it.
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	defer ln.Close()
+
+	resync := true
+	for ctx.Err() == nil {
+		if resync {
+			// LISTEN first, then read the log: a change committed in between
+			// is either read now or notified later, never neither.
+			if err := ln.Listen(ctx, store.NotifyChannel); err != nil {
+				log.Warn("pgnotify: listen", "err", err)
+				wait(ctx, 250*time.Millisecond)
+				continue
+			}
+			h.Notify(0)
+			resync = false
+		}
+		_, _, err := ln.ReceiveTimeout(ctx, Poll)
+		var netErr net.Error
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err == nil, errors.As(err, &netErr) && netErr.Timeout():
+			// A notification, or the safety poll: read what is new.
+			h.Notify(0)
+		default:
+			log.Warn("pgnotify: listener connection lost; listening again", "err", err)
+			resync = true
+			wait(ctx, 250*time.Millisecond)
+		}
+	}
+}
+
+func wait(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
