@@ -32,6 +32,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kairan/kairan/api/config"
+	"github.com/kairan/kairan/api/internal/pgtest"
 	"github.com/kairan/kairan/app/client"
 	"github.com/kairan/kairan/shared"
 	"github.com/kairan/kairan/shared/sse"
@@ -340,8 +342,13 @@ type op struct {
 // topics) one change at a time, and reports the latencies.
 func runDelivery(b *testing.B, newClient func(i int, base string, arr *arrivals, ready chan<- time.Time) runner) {
 	m := startServer(b)
-	base := m.URL()
-	writer := &client.Client{Base: base}
+	runDeliveryOn(b, m.URL(), m.URL(), newClient)
+}
+
+// runDeliveryOn writes through writeURL and subscribes at readURL (two
+// replicas, or the same server).
+func runDeliveryOn(b *testing.B, writeURL, base string, newClient func(i int, base string, arr *arrivals, ready chan<- time.Time) runner) {
+	writer := &client.Client{Base: writeURL}
 	ctx := context.Background()
 	var seeds []shared.CreatedTopic
 	for i := range benchSeed {
@@ -591,4 +598,32 @@ func BenchmarkIdleCost(b *testing.B) {
 	b.ReportMetric(float64(cpu)/float64(time.Millisecond)*float64(time.Minute)/float64(cpuWall), "proc-cpu-ms/min")
 	b.ReportMetric(window.Seconds(), "window-s")
 	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkCrossReplicaSSE50 writes through replica A and measures delivery
+// to 50 SSE subscribers on replica B, both on one PostgreSQL database
+// (KAIRAN_TEST_POSTGRES): the LISTEN/NOTIFY path end to end.
+func BenchmarkCrossReplicaSSE50(b *testing.B) {
+	dsn := pgtest.NewDatabase(b)
+	a := startServer(b, func(c *config.Config) { c.DB = dsn })
+	r := startServer(b, func(c *config.Config) { c.DB = dsn })
+	runDeliveryOn(b, a.URL(), r.URL(), func(i int, base string, arr *arrivals, ready chan<- time.Time) runner {
+		return &sseClient{base: base,
+			onReset: func(at time.Time) { signalReady(ready, at) },
+			onEvent: func(c shared.Change, at time.Time) { arr.saw(i, keyOf(c), at) },
+		}
+	})
+}
+
+// BenchmarkSameReplicaSSE50OnPostgres is the same on one replica, the
+// baseline for the cross-replica figure.
+func BenchmarkSameReplicaSSE50OnPostgres(b *testing.B) {
+	dsn := pgtest.NewDatabase(b)
+	a := startServer(b, func(c *config.Config) { c.DB = dsn })
+	runDeliveryOn(b, a.URL(), a.URL(), func(i int, base string, arr *arrivals, ready chan<- time.Time) runner {
+		return &sseClient{base: base,
+			onReset: func(at time.Time) { signalReady(ready, at) },
+			onEvent: func(c shared.Change, at time.Time) { arr.saw(i, keyOf(c), at) },
+		}
+	})
 }
