@@ -359,3 +359,34 @@ func TestSnapshotNewestFirstPerBoard(t *testing.T) {
 		t.Fatalf("empty board snapshot = %#v, %v", empty.Topics, err)
 	}
 }
+
+// Replicas starting at the same moment on one PostgreSQL database must
+// migrate one after another (advisory lock) and agree on the epoch.
+func TestReplicasStartingTogetherMigrateOnce(t *testing.T) {
+	if testDialect() != Postgres {
+		t.Skip("several processes on one database: PostgreSQL only (run with KAIRAN_STORE_DIALECT=pg)")
+	}
+	target := newTarget(t)
+	const n = 4
+	stores := make([]*Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { stores[i], errs[i] = Open(context.Background(), Options{Dialect: Postgres, Target: target}) })
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("replica %d: %v", i, errs[i])
+		}
+		defer stores[i].Close()
+		if stores[i].Epoch() != stores[0].Epoch() {
+			t.Fatalf("replicas disagree on the epoch: %s vs %s", stores[i].Epoch(), stores[0].Epoch())
+		}
+	}
+	var applied int
+	if err := stores[0].writer.NewRaw("SELECT count(*) FROM bun_migrations").Scan(context.Background(), &applied); err != nil || applied != 1 {
+		t.Fatalf("bun_migrations has %d rows (%v), want 1", applied, err)
+	}
+	mustCreate(t, stores[1], "lobby", "works")
+}
