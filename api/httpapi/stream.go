@@ -148,7 +148,9 @@ func (a *api) changes(w http.ResponseWriter, r *http.Request) {
 
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
-	batch, err := sub.Next(ctx)
+	// An error (wait passed, shutdown, dropped) leaves the batch empty:
+	// the default case answers "nothing new" for all of them.
+	batch, _ := sub.Next(ctx)
 	switch {
 	case batch.Reset != nil:
 		a.writeJSON(w, r, http.StatusOK, shared.ChangesPage{Cursor: batch.Reset.Cursor, Reset: batch.Reset})
@@ -159,9 +161,7 @@ func (a *api) changes(w http.ResponseWriter, r *http.Request) {
 	case r.Context().Err() != nil:
 		// the client went away
 	default:
-		// wait passed, or the server is shutting down or dropped this
-		// waiter: nothing new, ask again from the same cursor.
-		_ = err
+		// Nothing new: ask again from the same cursor.
 		a.writeJSON(w, r, http.StatusOK, emptyPoll{Cursor: cursor, Changes: []shared.Change{}})
 	}
 }

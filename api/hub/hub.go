@@ -170,8 +170,7 @@ func (h *Hub) run() {
 }
 
 // CatchUp reads every change after the last one fanned out and fans them
-// out, in seq order. Exported for wake-up sources that know no seq (a
-// periodic safety poll).
+// out now, in seq order, instead of waiting for the loop to be woken.
 func (h *Hub) CatchUp() error { return h.catchUp() }
 
 func (h *Hub) catchUp() error {

@@ -91,9 +91,6 @@ func (s *Store) Close() error {
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
 
-// Dialect is the database kind.
-func (s *Store) Dialect() Dialect { return s.dialect }
-
 // Ping reports whether the database answers a query.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int

@@ -155,12 +155,10 @@ func message(err error) string {
 	return err.Error()
 }
 
+// backoff is "equal jitter": at least half of BackoffMin, so a courier
+// never hammers a server that answers 503 at once.
 func (c *Courier) backoff(n int) time.Duration {
-	ceiling := c.BackoffMax
-	if s := uint(n - 1); s < 63 && c.BackoffMin <= c.BackoffMax>>s {
-		ceiling = c.BackoffMin << s
-	}
-	return c.BackoffMin/2 + rand.N(ceiling/2+1)
+	return c.BackoffMin/2 + rand.N(ceiling(n, c.BackoffMin, c.BackoffMax)/2+1)
 }
 
 func (c *Courier) update() {

@@ -163,13 +163,17 @@ func (e *Engine) Run(ctx context.Context) {
 
 // backoff is full jitter: uniform in [0, min(max, min·2^(n-1))].
 func (e *Engine) backoff(n int) time.Duration {
-	// Double only while that stays within BackoffMax: min·2^s ≤ max exactly
-	// when min ≤ max>>s, and the shift then cannot overflow.
-	ceiling := e.BackoffMax
-	if s := uint(n - 1); s < 63 && e.BackoffMin <= e.BackoffMax>>s {
-		ceiling = e.BackoffMin << s
+	return rand.N(ceiling(n, e.BackoffMin, e.BackoffMax) + 1)
+}
+
+// ceiling is min(hi, lo·2^(n-1)). It doubles only while that stays within
+// hi: lo·2^s ≤ hi exactly when lo ≤ hi>>s, and the shift then cannot
+// overflow.
+func ceiling(n int, lo, hi time.Duration) time.Duration {
+	if s := uint(n - 1); s < 63 && lo <= hi>>s {
+		return lo << s
 	}
-	return rand.N(ceiling + 1)
+	return hi
 }
 
 // wait shows "reconnecting in N s" (or "offline") until the delay passes
