@@ -15,6 +15,7 @@ import (
 	"github.com/kairan/kairan/api/httpapi"
 	"github.com/kairan/kairan/api/hub"
 	"github.com/kairan/kairan/api/hub/pgnotify"
+	"github.com/kairan/kairan/api/limit"
 	"github.com/kairan/kairan/api/store"
 	"github.com/kairan/kairan/app/ui"
 	"github.com/kairan/kairan/web"
@@ -55,7 +56,12 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.store, err = store.Open(ctx, store.Options{Dialect: dialect, Target: target, Logger: m.Logger})
+	blocked, err := m.Config.Blocklist()
+	if err != nil {
+		return err
+	}
+	m.store, err = store.Open(ctx, store.Options{Dialect: dialect, Target: target, Logger: m.Logger,
+		MaxTopicsPerBoard: m.Config.MaxTopicsPerBoard})
 	if err != nil {
 		return err
 	}
@@ -73,6 +79,11 @@ func (m *Main) Open(ctx context.Context) error {
 	handler := httpapi.New(httpapi.Config{
 		Store: m.store, Feed: m.hub, Metrics: metrics, Logger: m.Logger, ModeratorToken: modToken,
 		AllowedOrigins: m.Config.AllowedOrigins, App: newPWA(assets, cmp.Or(m.version, assets.version())),
+		Writes:      limit.NewWrites(m.Config.RateLimit),
+		Streams:     limit.NewStreams(m.Config.MaxStreams, m.Config.MaxStreamsPerClient),
+		Proxies:     m.Config.TrustProxy,
+		Blocklist:   blocked,
+		BodyTimeout: m.Config.ReadTimeout,
 	})
 	m.ln, err = net.Listen("tcp", m.Config.Addr)
 	if err != nil {
@@ -85,7 +96,7 @@ func (m *Main) Open(ctx context.Context) error {
 		// Only headers get a server-wide read deadline: a server-wide
 		// ReadTimeout or WriteTimeout would also cut long-lived streams.
 		// Bodies get their own deadline in the handlers that read them.
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: m.Config.ReadTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
@@ -106,7 +117,8 @@ func (m *Main) Open(ctx context.Context) error {
 		m.stopListening = func() { cancel(); <-done }
 	}
 	m.Logger.Info("kairan serving", "url", m.URL(), "db", string(dialect)+":"+target,
-		"epoch", m.store.Epoch(), "version", assets.version(), "moderation", modToken != "")
+		"epoch", m.store.Epoch(), "version", assets.version(), "moderation", modToken != "",
+		"blocklist", blocked.Len(), "rate_limit", m.Config.RateLimit, "max_topics_per_board", m.Config.MaxTopicsPerBoard)
 	return nil
 }
 

@@ -15,6 +15,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/kairan/kairan/api/blocklist"
+	"github.com/kairan/kairan/api/limit"
 	"github.com/kairan/kairan/api/store"
 )
 
@@ -40,6 +42,29 @@ type Config struct {
 	// HistoryAge also prunes changes older than this (0 keeps them by
 	// count only).
 	HistoryAge time.Duration
+
+	// ModeratorTokenEnv is the moderator token given in the environment
+	// (KAIRAN_MODERATOR_TOKEN) rather than a file. There is no flag: a
+	// command line is visible to every user of the machine.
+	ModeratorTokenEnv string
+	// RateLimit is how many writes (posts, edits, deletes) a client may
+	// make per minute, after a burst of limit.WriteBurst; 0 turns it off.
+	RateLimit int
+	// MaxStreams caps the open streams (SSE and held long polls) overall,
+	// MaxStreamsPerClient per client address; 0 turns a cap off.
+	MaxStreams          int
+	MaxStreamsPerClient int
+	// MaxTopicsPerBoard caps a board: each post beyond it deletes the
+	// board's oldest topics (as ordinary delete changes); 0 turns it off.
+	MaxTopicsPerBoard int
+	// BlocklistFile names a file of words and phrases posts may not hold.
+	BlocklistFile string
+	// TrustProxy are the reverse proxies whose X-Forwarded-For names the
+	// client; without it the connection's address is the client.
+	TrustProxy limit.Proxies
+	// ReadTimeout bounds reading a request's headers, and its body
+	// separately, so clients that trickle bytes are cut off.
+	ReadTimeout time.Duration
 }
 
 // Default returns the configuration `go tool task run` uses.
@@ -51,6 +76,12 @@ func Default() Config {
 		LogLevel:        "info",
 		History:         10000,
 		HistoryAge:      7 * 24 * time.Hour,
+
+		RateLimit:           60,
+		MaxStreams:          20000,
+		MaxStreamsPerClient: 100,
+		MaxTopicsPerBoard:   1000,
+		ReadTimeout:         10 * time.Second,
 	}
 }
 
@@ -78,8 +109,43 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	str(&history, "history", "KAIRAN_HISTORY", "change-log rows kept for clients to resume from")
 	historyAge := c.HistoryAge.String()
 	str(&historyAge, "history-age", "KAIRAN_HISTORY_AGE", "also prune changes older than this (0 = by count only)")
+	c.ModeratorTokenEnv = getenv("KAIRAN_MODERATOR_TOKEN")
+	var ints []func() error
+	num := func(p *int, name, env, help string) {
+		text := strconv.Itoa(*p)
+		str(&text, name, env, help)
+		ints = append(ints, func() error {
+			n, err := strconv.Atoi(strings.TrimSpace(text))
+			if err != nil || n < 0 {
+				return fmt.Errorf("--%s %q must be a whole number, 0 or more (0 turns it off)", name, text)
+			}
+			*p = n
+			return nil
+		})
+	}
+	num(&c.RateLimit, "rate-limit", "KAIRAN_RATE_LIMIT", "writes per minute per client (0 = off)")
+	num(&c.MaxStreams, "max-streams", "KAIRAN_MAX_STREAMS", "open streams overall (0 = no cap)")
+	num(&c.MaxStreamsPerClient, "max-streams-per-client", "KAIRAN_MAX_STREAMS_PER_CLIENT", "open streams per client address (0 = no cap)")
+	num(&c.MaxTopicsPerBoard, "max-topics-per-board", "KAIRAN_MAX_TOPICS_PER_BOARD", "topics kept per board; older ones are deleted (0 = no cap)")
+	str(&c.BlocklistFile, "blocklist-file", "KAIRAN_BLOCKLIST_FILE", "file of words and phrases posts may not hold, one per line")
+	var proxies string
+	str(&proxies, "trust-proxy", "KAIRAN_TRUST_PROXY", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed")
+	readTimeout := c.ReadTimeout.String()
+	str(&readTimeout, "read-timeout", "KAIRAN_READ_TIMEOUT", "time a client gets to send a request's headers, and again its body")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
+	}
+	for _, parse := range ints {
+		if err := parse(); err != nil {
+			return Config{}, err
+		}
+	}
+	var err error
+	if c.TrustProxy, err = limit.ParseProxies(proxies); err != nil {
+		return Config{}, err
+	}
+	if c.ReadTimeout, err = time.ParseDuration(readTimeout); err != nil || c.ReadTimeout <= 0 {
+		return Config{}, fmt.Errorf("--read-timeout %q is not a positive duration such as 10s", readTimeout)
 	}
 	n, err := strconv.ParseInt(history, 10, 64)
 	if err != nil || n < 100 {
@@ -127,8 +193,11 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("--log-level %q is not one of debug, info, warn, error", c.LogLevel)
 	}
-	if c.ModeratorTokenFile != "" {
-		if _, err := c.ModeratorToken(); err != nil {
+	if _, err := c.ModeratorToken(); err != nil {
+		return err
+	}
+	if c.BlocklistFile != "" {
+		if _, err := c.Blocklist(); err != nil {
 			return err
 		}
 	}
@@ -158,20 +227,35 @@ func (c Config) Database() (store.Dialect, string, error) {
 // the only thing between the public and deleting every topic.
 const MinModeratorToken = 16
 
-// ModeratorToken reads the moderator token file ("" when none is set).
-// Surrounding white space is ignored.
+// ModeratorToken reads the moderator token from its file, or else from
+// KAIRAN_MODERATOR_TOKEN ("" when neither is set; both set is an error, as
+// one would silently lose). Surrounding white space is ignored.
 func (c Config) ModeratorToken() (string, error) {
-	if c.ModeratorTokenFile == "" {
+	from, text := "KAIRAN_MODERATOR_TOKEN", c.ModeratorTokenEnv
+	switch {
+	case c.ModeratorTokenFile != "" && c.ModeratorTokenEnv != "":
+		return "", errors.New("both --moderator-token-file and KAIRAN_MODERATOR_TOKEN are set; keep one")
+	case c.ModeratorTokenFile != "":
+		b, err := os.ReadFile(c.ModeratorTokenFile)
+		if err != nil {
+			return "", fmt.Errorf("--moderator-token-file: %w", err)
+		}
+		from, text = "--moderator-token-file "+c.ModeratorTokenFile, string(b)
+	case text == "":
 		return "", nil
 	}
-	b, err := os.ReadFile(c.ModeratorTokenFile)
-	if err != nil {
-		return "", fmt.Errorf("--moderator-token-file: %w", err)
-	}
-	token := strings.TrimSpace(string(b))
-	if utf8.RuneCountInString(token) < MinModeratorToken || strings.IndexFunc(token, unicode.IsSpace) >= 0 {
-		return "", fmt.Errorf("--moderator-token-file %s: the token must be one word of at least %d characters",
-			c.ModeratorTokenFile, MinModeratorToken)
+	token := strings.TrimSpace(text)
+	if utf8.RuneCountInString(token) < MinModeratorToken || strings.IndexFunc(token, unicode.IsSpace) >= 0 ||
+		strings.IndexFunc(token, unicode.IsControl) >= 0 {
+		return "", fmt.Errorf("%s: the token must be one word of at least %d characters", from, MinModeratorToken)
 	}
 	return token, nil
+}
+
+// Blocklist loads the blocklist file (an empty list when none is set).
+func (c Config) Blocklist() (*blocklist.List, error) {
+	if c.BlocklistFile == "" {
+		return &blocklist.List{}, nil
+	}
+	return blocklist.Load(c.BlocklistFile)
 }

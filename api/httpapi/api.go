@@ -4,11 +4,15 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"time"
 
+	"github.com/kairan/kairan/api/blocklist"
+	"github.com/kairan/kairan/api/limit"
 	"github.com/kairan/kairan/api/store"
 	"github.com/kairan/kairan/shared"
 )
@@ -36,6 +40,18 @@ type Config struct {
 	AllowedOrigins []string
 	// App serves everything outside /api/ and /healthz: the PWA.
 	App http.Handler
+
+	// Writes limits each client's write rate (nil: no limit).
+	Writes *limit.Writes
+	// Streams caps open streams (nil: no cap).
+	Streams *limit.Streams
+	// Proxies are trusted to name the client in X-Forwarded-For.
+	Proxies limit.Proxies
+	// Blocklist refuses posts and edits holding its words (nil: none).
+	Blocklist *blocklist.List
+	// BodyTimeout bounds reading a write's body (default 10 s), so a
+	// client trickling it cannot hold a handler.
+	BodyTimeout time.Duration
 }
 
 type api struct {
@@ -45,12 +61,19 @@ type api struct {
 	log            *slog.Logger
 	moderatorToken string
 	allowedOrigins map[string]bool
+	writes         *limit.Writes
+	streams        *limit.Streams
+	proxies        limit.Proxies
+	blocklist      *blocklist.List
+	bodyTimeout    time.Duration
 }
 
 // New returns the whole HTTP handler: routes plus middleware.
 func New(c Config) http.Handler {
 	a := &api{store: c.Store, feed: c.Feed, metrics: c.Metrics, log: c.Logger,
-		moderatorToken: c.ModeratorToken, allowedOrigins: map[string]bool{}}
+		moderatorToken: c.ModeratorToken, allowedOrigins: map[string]bool{},
+		writes: c.Writes, streams: c.Streams, proxies: c.Proxies, blocklist: c.Blocklist,
+		bodyTimeout: cmp.Or(c.BodyTimeout, defaultBodyTimeout)}
 	if a.metrics == nil {
 		a.metrics = NewMetrics()
 	}
@@ -70,15 +93,15 @@ func (a *api) routes(app http.Handler) http.Handler {
 	mux.HandleFunc("POST /api/boards/{board}/topics", a.createTopic)
 	mux.HandleFunc("PATCH /api/boards/{board}/topics/{id}", a.editTopic)
 	mux.HandleFunc("DELETE /api/boards/{board}/topics/{id}", a.deleteTopic)
-	mux.HandleFunc("GET /api/boards/{board}/events", a.events)
-	mux.HandleFunc("GET /api/boards/{board}/changes", a.changes)
+	mux.HandleFunc("GET /api/boards/{board}/events", a.capStreams(a.events))
+	mux.HandleFunc("GET /api/boards/{board}/changes", a.capStreams(a.changes))
 	mux.HandleFunc("GET /healthz", a.health)
 	mux.Handle("GET /metrics", a.metrics.handler())
 	mux.HandleFunc("/api/", a.unknownRoute)
 	if app != nil {
 		mux.Handle("/", app)
 	}
-	return a.logRequests(a.recoverPanics(a.sameOriginWrites(mux)))
+	return a.logRequests(a.recoverPanics(securityHeaders(a.sameOriginWrites(a.limitWrites(mux)))))
 }
 
 func (a *api) unknownRoute(w http.ResponseWriter, r *http.Request) {

@@ -28,19 +28,20 @@ func requireJSON(r *http.Request) error {
 		"Send the body as JSON with 'Content-Type: application/json'.")
 }
 
-const bodyReadTimeout = 15 * time.Second
+// defaultBodyTimeout is Config.BodyTimeout when unset.
+const defaultBodyTimeout = 10 * time.Second
 
 var errTooLarge = shared.Errorf(shared.CodeBodyTooLarge,
 	fmt.Sprintf("The request body is larger than %d KiB; shorten the comment.", shared.MaxBodyBytes>>10))
 
 // readBody reads at most shared.MaxBodyBytes.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+func readBody(w http.ResponseWriter, r *http.Request, timeout time.Duration) ([]byte, error) {
 	if r.ContentLength > shared.MaxBodyBytes {
 		return nil, errTooLarge
 	}
 	// A body trickled in slowly must not hold a handler for ever; the
 	// server has no global ReadTimeout because streams must live long.
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, shared.MaxBodyBytes))
 	var tooLarge *http.MaxBytesError
 	switch {

@@ -21,6 +21,7 @@ type Metrics struct {
 	deliveries prometheus.Counter
 	dropped    prometheus.Counter
 	requests   *prometheus.CounterVec
+	rejections *prometheus.CounterVec
 	durations  *prometheus.HistogramVec
 }
 
@@ -41,12 +42,14 @@ func NewMetrics() *Metrics {
 			Help: "Subscribers dropped for falling too far behind (they resume from their cursor)."}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kairan_http_requests_total",
 			Help: "HTTP requests by route pattern, method and status."}, []string{"route", "method", "status"}),
+		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kairan_rejected_total",
+			Help: "Requests refused by a guard: rate_limited, streams_full, streams_client, blocked."}, []string{"reason"}),
 		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kairan_http_request_duration_seconds",
 			Help:    "HTTP request durations by route pattern (streams count until they end).",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10, 30, 120}},
 			[]string{"route", "method"}),
 	}
-	m.reg.MustRegister(m.streams, m.waiters, m.published, m.deliveries, m.dropped, m.requests, m.durations,
+	m.reg.MustRegister(m.streams, m.waiters, m.published, m.deliveries, m.dropped, m.requests, m.rejections, m.durations,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -63,11 +66,12 @@ func (m *Metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-func (m *Metrics) streamOpened()   { m.streams.Inc() }
-func (m *Metrics) streamClosed()   { m.streams.Dec() }
-func (m *Metrics) waiterStarted()  { m.waiters.Inc() }
-func (m *Metrics) waiterDone()     { m.waiters.Dec() }
-func (m *Metrics) delivered(n int) { m.deliveries.Add(float64(n)) }
+func (m *Metrics) streamOpened()          { m.streams.Inc() }
+func (m *Metrics) streamClosed()          { m.streams.Dec() }
+func (m *Metrics) waiterStarted()         { m.waiters.Inc() }
+func (m *Metrics) waiterDone()            { m.waiters.Dec() }
+func (m *Metrics) delivered(n int)        { m.deliveries.Add(float64(n)) }
+func (m *Metrics) rejected(reason string) { m.rejections.WithLabelValues(reason).Inc() }
 
 // observe records one finished request. route is the ServeMux pattern, so
 // the label set stays small whatever paths clients ask for.

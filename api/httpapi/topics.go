@@ -47,6 +47,10 @@ func (a *api) createTopic(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	if err := a.checkBlocklist(r, board, in.Author, in.Comment); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	key, hasKey := r.Header["Idempotency-Key"]
 	nt := store.NewTopic{Board: board, Author: in.Author, Comment: in.Comment}
 	if hasKey {
@@ -79,6 +83,10 @@ func (a *api) editTopic(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := topicID(board, r.PathValue("id"))
 	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if err := a.checkBlocklist(r, board, in.Comment); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -125,7 +133,7 @@ func (a *api) readWrite(w http.ResponseWriter, r *http.Request, board string, ds
 	if err := requireJSON(r); err != nil {
 		return err
 	}
-	body, err := readBody(w, r)
+	body, err := readBody(w, r, a.bodyTimeout)
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,9 @@ type Options struct {
 	// Target is a file path for SQLite, a postgres:// DSN for PostgreSQL.
 	Target string
 	Logger *slog.Logger
+	// MaxTopicsPerBoard caps each board: a post beyond it deletes the
+	// board's oldest topics in the same transaction. 0 keeps every topic.
+	MaxTopicsPerBoard int
 }
 
 // Store is kairan's database. Writes go through one writer connection
@@ -46,6 +49,8 @@ type Store struct {
 	log     *slog.Logger
 	epoch   string
 	secret  []byte
+	// maxTopics is Options.MaxTopicsPerBoard.
+	maxTopics int
 
 	// Now is the clock for created_at and updated_at; tests may replace it
 	// before the first write.
@@ -71,7 +76,8 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{dialect: opt.Dialect, writer: writer, reader: reader, log: opt.Logger, Now: time.Now}
+	s := &Store{dialect: opt.Dialect, writer: writer, reader: reader, log: opt.Logger, Now: time.Now,
+		maxTopics: opt.MaxTopicsPerBoard}
 	if err := s.migrate(ctx, opt.Dialect); err != nil {
 		s.Close()
 		return nil, err

@@ -77,6 +77,17 @@ func (s *Store) createTopic(ctx context.Context, in NewTopic) (Created, error) {
 				return fmt.Errorf("store: insert idempotency key: %w", err)
 			}
 		}
+		trimmed, err := s.trimBoard(ctx, tx, in.Board)
+		if err != nil {
+			return err
+		}
+		for _, id := range trimmed {
+			if _, err := s.appendChange(ctx, tx, shared.ChangeDeleted, shared.Topic{ID: id, Board: in.Board}); err != nil {
+				return err
+			}
+		}
+		// The created change comes last, so its seq is the transaction's
+		// highest: waking the feed with it covers the deletes too.
 		change, err := s.appendChange(ctx, tx, shared.ChangeCreated, row.topic())
 		if err != nil {
 			return err
@@ -86,6 +97,37 @@ func (s *Store) createTopic(ctx context.Context, in NewTopic) (Created, error) {
 		return nil
 	})
 	return out, err
+}
+
+// maxTrim bounds the topics one post deletes, so lowering the cap on a big
+// board spreads the deletes over the next posts instead of one long
+// transaction.
+const maxTrim = 100
+
+// trimBoard deletes the board's oldest topics beyond the cap, oldest first,
+// and returns the ids it deleted. Two concurrent posts on PostgreSQL may
+// pick the same topic: the second finds it gone (no row deleted) and writes
+// no change for it, and the board is trimmed fully by the next post.
+func (s *Store) trimBoard(ctx context.Context, tx bun.Tx, board string) ([]int64, error) {
+	if s.maxTopics <= 0 {
+		return nil, nil
+	}
+	var excess []int64
+	if err := tx.NewSelect().Model((*topicRow)(nil)).Column("id").Where("board = ?", board).
+		Order("id DESC").Offset(int64(s.maxTopics)).Limit(maxTrim).Scan(ctx, &excess); err != nil {
+		return nil, fmt.Errorf("store: find topics over the cap: %w", err)
+	}
+	var deleted []int64
+	for i := len(excess) - 1; i >= 0; i-- {
+		res, err := tx.NewDelete().Model((*topicRow)(nil)).Where("id = ?", excess[i]).Exec(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("store: delete topic over the cap: %w", err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 1 {
+			deleted = append(deleted, excess[i])
+		}
+	}
+	return deleted, nil
 }
 
 // replay answers a post whose idempotency key was seen before: the first
