@@ -52,6 +52,8 @@ type hubOptions struct {
 	// (SO_SNDBUF), so a client that stops reading blocks the server's
 	// writes after a few hundred KiB instead of megabytes.
 	sendBuffer int
+	// configure, when set, adjusts the API's configuration.
+	configure func(*httpapi.Config)
 }
 
 // smallSendBuffers sets SO_SNDBUF on every accepted connection.
@@ -94,7 +96,11 @@ func newStreamEnv(t *testing.T, o hubOptions) *streamEnv {
 	if err != nil {
 		t.Fatalf("start hub: %v", err)
 	}
-	srv := httptest.NewUnstartedServer(httpapi.New(httpapi.Config{Store: st, Feed: h, Metrics: m, ModeratorToken: moderatorToken}))
+	cfg := httpapi.Config{Store: st, Feed: h, Metrics: m, ModeratorToken: moderatorToken}
+	if o.configure != nil {
+		o.configure(&cfg)
+	}
+	srv := httptest.NewUnstartedServer(httpapi.New(cfg))
 	if o.sendBuffer > 0 {
 		srv.Listener = smallSendBuffers{Listener: srv.Listener, size: o.sendBuffer}
 	}
