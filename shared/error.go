@@ -1,6 +1,9 @@
 package shared
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Code is a machine-readable error code from the wire contract. It tells a
 // client what to do; the message next to it tells a person.
@@ -37,6 +40,9 @@ const (
 type Error struct {
 	Code    Code   `json:"code"`
 	Message string `json:"message"`
+	// RetryAfter is the server's Retry-After on a 429 or 503 (0 when it
+	// sent none). It travels in the header, never in the body.
+	RetryAfter time.Duration `json:"-"`
 }
 
 func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }

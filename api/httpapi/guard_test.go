@@ -4,6 +4,8 @@ package httpapi_test
 // security headers, through a real server on loopback.
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"github.com/kairan/kairan/api/blocklist"
 	"github.com/kairan/kairan/api/httpapi"
 	"github.com/kairan/kairan/api/limit"
+	"github.com/kairan/kairan/app/client"
 	"github.com/kairan/kairan/shared"
 )
 
@@ -243,5 +246,23 @@ func TestSecurityHeaders(t *testing.T) {
 		if h.Get("Access-Control-Allow-Origin") != "" {
 			t.Errorf("%s: CORS open without configuration", tc.path)
 		}
+	}
+}
+
+// TestClientReadsRetryAfter: the typed client hands the server's
+// Retry-After to its caller (the courier waits at least that long).
+func TestClientReadsRetryAfter(t *testing.T) {
+	e := newEnv(t, func(c *httpapi.Config) { c.Writes = limit.NewWrites(1) }) // then one a minute
+	c := &client.Client{Base: e.srv.URL}
+	if _, err := c.Post(context.Background(), "lobby", shared.CreateTopic{Comment: "first"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Post(context.Background(), "lobby", shared.CreateTopic{Comment: "second"}, "")
+	var se *shared.Error
+	if !errors.As(err, &se) || se.Code != shared.CodeRateLimited {
+		t.Fatalf("second post: %v, want rate_limited", err)
+	}
+	if se.RetryAfter < 50*time.Second || se.RetryAfter > 60*time.Second {
+		t.Fatalf("RetryAfter = %v, want about a minute", se.RetryAfter)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/kairan/kairan/shared"
 )
@@ -19,6 +21,23 @@ type Client struct {
 	// Base is the server's URL without a trailing slash; "" means the
 	// page's own origin in the browser.
 	Base string
+}
+
+// reply is what roundTrip brings back.
+type reply struct {
+	status     int
+	body       []byte
+	retryAfter string // the Retry-After header
+}
+
+// retryAfter reads a Retry-After of whole seconds (kairan sends no dates),
+// capped at ten minutes so a wrong header cannot stall a client for days.
+func retryAfter(h string) time.Duration {
+	n, err := strconv.Atoi(strings.TrimSpace(h))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return time.Duration(min(n, 600)) * time.Second
 }
 
 // request is one HTTP exchange; roundTrip is platform code.
@@ -99,13 +118,16 @@ func (c *Client) do(ctx context.Context, req request) error {
 		}
 		req.header["Content-Type"] = "application/json"
 	}
-	status, body, err := roundTrip(ctx, req)
+	resp, err := roundTrip(ctx, req)
+	status, body := resp.status, resp.body
 	if err != nil {
 		return &shared.Error{Code: shared.CodeNetwork,
 			Message: "The server cannot be reached; check your connection and try again."}
 	}
 	if status < 200 || status > 299 {
-		return decodeError(status, body)
+		e := decodeError(status, body)
+		e.RetryAfter = retryAfter(resp.retryAfter)
+		return e
 	}
 	if req.decoded == nil {
 		return nil
@@ -120,7 +142,7 @@ func (c *Client) do(ctx context.Context, req request) error {
 // decodeError turns an error response back into the server's *shared.Error;
 // a body that is not the contract's (a proxy's page, say) still yields a
 // code by status.
-func decodeError(status int, body []byte) error {
+func decodeError(status int, body []byte) *shared.Error {
 	var eb shared.ErrorBody
 	if json.Unmarshal(body, &eb) == nil && eb.Error != nil && eb.Error.Code != "" {
 		return eb.Error

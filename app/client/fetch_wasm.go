@@ -13,7 +13,7 @@ import (
 // blocks the calling goroutine, so call it off the UI goroutine (ctx.Async).
 // Unlike app.Value.Then, it also listens for rejection: an offline fetch
 // rejects and must not hang forever.
-func roundTrip(ctx context.Context, req request) (int, []byte, error) {
+func roundTrip(ctx context.Context, req request) (reply, error) {
 	headers := map[string]any{}
 	for k, v := range req.header {
 		headers[k] = v
@@ -30,12 +30,12 @@ func roundTrip(ctx context.Context, req request) (int, []byte, error) {
 		opts["body"] = string(req.body)
 	}
 	type result struct {
-		status int
-		body   []byte
-		err    error
+		reply
+		err error
 	}
 	done := make(chan result, 1)
 	var status int
+	var retryAfter string
 	var onResponse, onText, onFail app.Func
 	release := func() { onResponse.Release(); onText.Release(); onFail.Release() }
 	onFail = app.FuncOf(func(this app.Value, args []app.Value) any {
@@ -47,11 +47,14 @@ func roundTrip(ctx context.Context, req request) (int, []byte, error) {
 		return nil
 	})
 	onText = app.FuncOf(func(this app.Value, args []app.Value) any {
-		done <- result{status: status, body: []byte(args[0].String())}
+		done <- result{reply: reply{status: status, body: []byte(args[0].String()), retryAfter: retryAfter}}
 		return nil
 	})
 	onResponse = app.FuncOf(func(this app.Value, args []app.Value) any {
 		status = args[0].Get("status").Int()
+		if v := args[0].Get("headers").Call("get", "Retry-After"); v.Truthy() {
+			retryAfter = v.String()
+		}
 		args[0].Call("text").Call("then", onText, onFail)
 		return nil
 	})
@@ -59,11 +62,11 @@ func roundTrip(ctx context.Context, req request) (int, []byte, error) {
 	select {
 	case r := <-done:
 		release()
-		return r.status, r.body, r.err
+		return r.reply, r.err
 	case <-ctx.Done():
 		abort.Call("abort")
 		<-done // the promise settles (rejects) after abort; only then release
 		release()
-		return 0, nil, ctx.Err()
+		return reply{}, ctx.Err()
 	}
 }

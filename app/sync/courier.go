@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	crand "crypto/rand"
+	"errors"
 	"math/rand/v2"
 	"time"
 
@@ -70,14 +71,16 @@ func (c *Courier) Run(ctx context.Context) {
 	for {
 		var retry <-chan time.Time
 		if op, ok := c.outbox.Next(); ok {
-			sent, transient := c.send(ctx, op)
+			sent, transient, after := c.send(ctx, op)
 			switch {
 			case sent:
 				failures = 0
 				continue
 			case transient:
+				// The server's Retry-After (a rate limit, a restart) is a
+				// floor: asking sooner would only be refused again.
 				failures++
-				timer.Reset(c.backoff(failures))
+				timer.Reset(max(c.backoff(failures), after))
 				retry = timer.C
 			}
 		}
@@ -97,8 +100,9 @@ func (c *Courier) Run(ctx context.Context) {
 }
 
 // send delivers one op; sent means it left the outbox (delivered, or
-// refused for good and marked failed: both end its sending).
-func (c *Courier) send(ctx context.Context, op Op) (sent, transient bool) {
+// refused for good and marked failed: both end its sending). A transient
+// failure comes with the server's Retry-After, if it sent one.
+func (c *Courier) send(ctx context.Context, op Op) (sent, transient bool, after time.Duration) {
 	// A hung request must not hold the queue: give up on it and retry.
 	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
@@ -127,13 +131,17 @@ func (c *Courier) send(ctx context.Context, op Op) (sent, transient bool) {
 		if c.OnSent != nil {
 			c.OnSent(op, created, edited)
 		}
-		return true, false
+		return true, false, 0
 	case ctx.Err() != nil || Transient(err): // including our own timeout
-		return false, true
+		var e *shared.Error
+		if errors.As(err, &e) {
+			after = e.RetryAfter
+		}
+		return false, true, after
 	default:
 		c.outbox.Fail(op.Key, message(err))
 		c.update()
-		return true, false
+		return true, false, 0
 	}
 }
 
