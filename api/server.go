@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -116,7 +117,7 @@ func (m *Main) Open(ctx context.Context) error {
 		go func() { defer close(done); pgnotify.Listen(lctx, target, m.hub, m.Logger) }()
 		m.stopListening = func() { cancel(); <-done }
 	}
-	m.Logger.Info("kairan serving", "url", m.URL(), "db", string(dialect)+":"+target,
+	m.Logger.Info("kairan serving", "url", m.URL(), "db", string(dialect)+":"+redact(target),
 		"epoch", m.store.Epoch(), "version", assets.version(), "moderation", modToken != "",
 		"blocklist", blocked.Len(), "rate_limit", m.Config.RateLimit, "max_topics_per_board", m.Config.MaxTopicsPerBoard)
 	return nil
@@ -173,4 +174,13 @@ func (m *Main) pruneHistory() (stop func()) {
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+// redact hides the password of a postgres:// URL for the log.
+func redact(target string) string {
+	u, err := url.Parse(target)
+	if err != nil || u.User == nil {
+		return target
+	}
+	return u.Redacted()
 }
