@@ -7,6 +7,7 @@ package blocklist
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -44,24 +45,36 @@ func Load(path string) (*List, error) {
 	return l, nil
 }
 
+// maxLine bounds one line of the file.
+const maxLine = 64 << 10
+
 // Parse reads a blocklist from r (the format of Load).
 func Parse(r io.Reader) (*List, error) {
 	l := &List{}
 	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
+	sc.Buffer(nil, maxLine)
+	n := 0
+	for sc.Scan() {
+		n++
 		line := strings.TrimSpace(sc.Text())
+		if n == 1 {
+			// Some editors start a UTF-8 file with a byte order mark.
+			line = strings.TrimSpace(strings.TrimPrefix(line, "\uFEFF"))
+		}
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		e := entry{}
-		if rest, ok := strings.CutSuffix(line, "*"); ok {
-			e.prefix, line = true, rest
-		}
-		e.words = words(line)
+		text, prefix := strings.CutSuffix(line, "*")
+		e.prefix = prefix
+		e.words = words(text)
 		if len(e.words) == 0 {
 			return nil, fmt.Errorf("line %d (%q) has no letters or digits to match", n, line)
 		}
 		l.entries = append(l.entries, e)
+	}
+	if errors.Is(sc.Err(), bufio.ErrTooLong) {
+		return nil, fmt.Errorf("line %d is longer than %d KiB; put one word or phrase on each line", n+1, maxLine>>10)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
@@ -119,9 +132,17 @@ func fold(s string) string {
 	return norm.NFKC.String(cases.Fold().String(norm.NFKC.String(s)))
 }
 
-// words folds s and splits it into runs of letters, digits and combining
+// words drops format characters, folds s and splits it into runs of letters, digits and combining
 // marks; everything else separates words.
 func words(s string) []string {
+	// Invisible format characters (zero-width space, soft hyphen) are
+	// dropped first: "s\u200bpam" must not slip past "spam".
+	s = strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, s)
 	return strings.FieldsFunc(fold(s), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r)
 	})

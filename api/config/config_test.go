@@ -109,3 +109,369 @@ func TestInvalidSettingsSayWhatToDo(t *testing.T) {
 		t.Errorf("-h: err = %v, want flag.ErrHelp", err)
 	}
 }
+
+func TestGuardDefaults(t *testing.T) {
+	c, err := Load(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimit != 60 || c.MaxStreams != 20000 || c.MaxStreamsPerClient != 100 || c.MaxTopicsPerBoard != 1000 ||
+		c.ReadTimeout != 10*time.Second || len(c.TrustProxy) != 0 || c.BlocklistFile != "" || c.ModeratorTokenEnv != "" {
+		t.Fatalf("defaults = %+v", c)
+	}
+	if d := Default(); d.RateLimit != c.RateLimit || d.MaxStreams != c.MaxStreams ||
+		d.MaxStreamsPerClient != c.MaxStreamsPerClient || d.MaxTopicsPerBoard != c.MaxTopicsPerBoard || d.ReadTimeout != c.ReadTimeout {
+		t.Fatalf("Load without settings %+v differs from Default %+v", c, d)
+	}
+}
+
+func TestNumericLimits(t *testing.T) {
+	for _, f := range []struct {
+		flag, env string
+		get       func(Config) int
+	}{
+		{"rate-limit", "KAIRAN_RATE_LIMIT", func(c Config) int { return c.RateLimit }},
+		{"max-streams", "KAIRAN_MAX_STREAMS", func(c Config) int { return c.MaxStreams }},
+		{"max-streams-per-client", "KAIRAN_MAX_STREAMS_PER_CLIENT", func(c Config) int { return c.MaxStreamsPerClient }},
+		{"max-topics-per-board", "KAIRAN_MAX_TOPICS_PER_BOARD", func(c Config) int { return c.MaxTopicsPerBoard }},
+	} {
+		t.Run(f.flag, func(t *testing.T) {
+			for _, tc := range []struct {
+				name string
+				args []string
+				env  map[string]string
+				want int
+			}{
+				{name: "flag", args: []string{"--" + f.flag, "7"}, want: 7},
+				{name: "flag with =", args: []string{"--" + f.flag + "=12345"}, want: 12345},
+				{name: "single dash", args: []string{"-" + f.flag, "3"}, want: 3},
+				{name: "env", env: map[string]string{f.env: "9"}, want: 9},
+				{name: "env with spaces", env: map[string]string{f.env: " 11 "}, want: 11},
+				{name: "flag wins over env", args: []string{"--" + f.flag, "5"}, env: map[string]string{f.env: "9"}, want: 5},
+				{name: "flag 0 wins over env", args: []string{"--" + f.flag, "0"}, env: map[string]string{f.env: "9"}, want: 0},
+				{name: "zero turns it off", args: []string{"--" + f.flag, "0"}, want: 0},
+				{name: "env zero", env: map[string]string{f.env: "0"}, want: 0},
+				{name: "good flag over bad env", args: []string{"--" + f.flag, "4"}, env: map[string]string{f.env: "lots"}, want: 4},
+			} {
+				c, err := Load(tc.args, env(tc.env), io.Discard)
+				if err != nil {
+					t.Errorf("%s: %v", tc.name, err)
+					continue
+				}
+				if got := f.get(c); got != tc.want {
+					t.Errorf("%s: %s = %d, want %d", tc.name, f.flag, got, tc.want)
+				}
+			}
+
+			for _, tc := range []struct {
+				name string
+				args []string
+				env  map[string]string
+				bad  string
+			}{
+				{name: "negative", args: []string{"--" + f.flag, "-1"}, bad: "-1"},
+				{name: "word", args: []string{"--" + f.flag, "lots"}, bad: "lots"},
+				{name: "fraction", args: []string{"--" + f.flag, "1.5"}, bad: "1.5"},
+				{name: "empty", args: []string{"--" + f.flag + "="}, bad: ""},
+				{name: "with unit", args: []string{"--" + f.flag, "10/min"}, bad: "10/min"},
+				{name: "too big", args: []string{"--" + f.flag, "99999999999999999999999"}, bad: "99999999999999999999999"},
+				{name: "env negative", env: map[string]string{f.env: "-5"}, bad: "-5"},
+				{name: "env word", env: map[string]string{f.env: "many"}, bad: "many"},
+				{name: "bad flag over good env", args: []string{"--" + f.flag, "x"}, env: map[string]string{f.env: "3"}, bad: "x"},
+			} {
+				_, err := Load(tc.args, env(tc.env), io.Discard)
+				if err == nil {
+					t.Errorf("%s: accepted", tc.name)
+					continue
+				}
+				if !strings.Contains(err.Error(), "--"+f.flag+" ") || !strings.Contains(err.Error(), `"`+tc.bad+`"`) ||
+					!strings.Contains(err.Error(), "0 or more") {
+					t.Errorf("%s: error %q does not name --%s, the value %q and what is allowed", tc.name, err, f.flag, tc.bad)
+				}
+			}
+		})
+	}
+}
+
+func TestTrustProxySetting(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{name: "none", want: ""},
+		{name: "flag", args: []string{"--trust-proxy", "10.0.0.0/8, 127.0.0.1"}, want: "10.0.0.0/8 127.0.0.1/32"},
+		{name: "env", env: map[string]string{"KAIRAN_TRUST_PROXY": "fd00::/8"}, want: "fd00::/8"},
+		{name: "flag wins", args: []string{"--trust-proxy", "192.168.0.0/16"},
+			env: map[string]string{"KAIRAN_TRUST_PROXY": "10.0.0.0/8"}, want: "192.168.0.0/16"},
+		{name: "empty flag clears env", args: []string{"--trust-proxy="},
+			env: map[string]string{"KAIRAN_TRUST_PROXY": "10.0.0.0/8"}, want: ""},
+		{name: "good flag over bad env", args: []string{"--trust-proxy", "::1"},
+			env: map[string]string{"KAIRAN_TRUST_PROXY": "nonsense"}, want: "::1/128"},
+	} {
+		c, err := Load(tc.args, env(tc.env), io.Discard)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		var got []string
+		for _, p := range c.TrustProxy {
+			got = append(got, p.String())
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("%s: TrustProxy = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		bad  string
+	}{
+		{args: []string{"--trust-proxy", "proxy.internal"}, bad: "proxy.internal"},
+		{args: []string{"--trust-proxy", "10.0.0.0/33"}, bad: "10.0.0.0/33"},
+		{args: []string{"--trust-proxy", "10.0.0.0/8,nope"}, bad: "nope"},
+		{env: map[string]string{"KAIRAN_TRUST_PROXY": "10.0.0.1:80"}, bad: "10.0.0.1:80"},
+	} {
+		_, err := Load(tc.args, env(tc.env), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--trust-proxy") || !strings.Contains(err.Error(), tc.bad) {
+			t.Errorf("%v %v: err = %v, want one naming --trust-proxy and %q", tc.args, tc.env, err, tc.bad)
+		}
+	}
+}
+
+func TestReadTimeoutSetting(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want time.Duration
+	}{
+		{want: 10 * time.Second},
+		{args: []string{"--read-timeout", "30s"}, want: 30 * time.Second},
+		{args: []string{"--read-timeout=1m30s"}, want: 90 * time.Second},
+		{args: []string{"--read-timeout", "1ns"}, want: time.Nanosecond},
+		{env: map[string]string{"KAIRAN_READ_TIMEOUT": "2m"}, want: 2 * time.Minute},
+		{args: []string{"--read-timeout", "5s"}, env: map[string]string{"KAIRAN_READ_TIMEOUT": "2m"}, want: 5 * time.Second},
+		{args: []string{"--read-timeout", "5s"}, env: map[string]string{"KAIRAN_READ_TIMEOUT": "never"}, want: 5 * time.Second},
+	} {
+		c, err := Load(tc.args, env(tc.env), io.Discard)
+		if err != nil {
+			t.Errorf("%v %v: %v", tc.args, tc.env, err)
+			continue
+		}
+		if c.ReadTimeout != tc.want {
+			t.Errorf("%v %v: ReadTimeout = %v, want %v", tc.args, tc.env, c.ReadTimeout, tc.want)
+		}
+	}
+
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+	}{
+		{args: []string{"--read-timeout", "0"}},
+		{args: []string{"--read-timeout", "0s"}},
+		{args: []string{"--read-timeout", "-1s"}},
+		{args: []string{"--read-timeout", "10"}},
+		{args: []string{"--read-timeout", "soon"}},
+		{args: []string{"--read-timeout="}},
+		{env: map[string]string{"KAIRAN_READ_TIMEOUT": "0"}},
+		{env: map[string]string{"KAIRAN_READ_TIMEOUT": "ten seconds"}},
+	} {
+		_, err := Load(tc.args, env(tc.env), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--read-timeout") || !strings.Contains(err.Error(), "positive") {
+			t.Errorf("%v %v: err = %v, want one naming --read-timeout and asking for a positive duration", tc.args, tc.env, err)
+		}
+	}
+}
+
+func TestModeratorTokenFromEnv(t *testing.T) {
+	const good = "s3cret-moderator-token-xyz"
+	for _, tc := range []struct {
+		value string
+		want  string // "" for an error
+	}{
+		{value: good, want: good},
+		{value: "  " + good + "\n", want: good},
+		{value: "0123456789abcdef", want: "0123456789abcdef"},   // exactly MinModeratorToken
+		{value: "ключ-модератора-1", want: "ключ-модератора-1"}, // counted in characters
+		{value: "0123456789abcde"},                              // one short
+		{value: "short"},
+		{value: "   "},
+		{value: "one-long-word-here two-long-word-here"},
+		{value: "one-long-word-here\ttab"},
+		{value: "control-char\x00-in-the-token"},
+	} {
+		c, err := Load(nil, env(map[string]string{"KAIRAN_MODERATOR_TOKEN": tc.value}), io.Discard)
+		if tc.want == "" {
+			if err == nil || !strings.Contains(err.Error(), "KAIRAN_MODERATOR_TOKEN") || !strings.Contains(err.Error(), "16") {
+				t.Errorf("KAIRAN_MODERATOR_TOKEN=%q: err = %v, want one naming the variable and the minimum length", tc.value, err)
+			}
+			if err == nil {
+				if tok, _ := c.ModeratorToken(); tok != "" {
+					t.Errorf("KAIRAN_MODERATOR_TOKEN=%q: token %q", tc.value, tok)
+				}
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("KAIRAN_MODERATOR_TOKEN=%q: %v", tc.value, err)
+			continue
+		}
+		if tok, err := c.ModeratorToken(); err != nil || tok != tc.want {
+			t.Errorf("KAIRAN_MODERATOR_TOKEN=%q: token = %q, %v; want %q", tc.value, tok, err, tc.want)
+		}
+	}
+
+	// The token is never taken from the command line.
+	if _, err := Load([]string{"--moderator-token", good}, env(nil), io.Discard); err == nil {
+		t.Error("--moderator-token was accepted; a token on the command line is visible to every user")
+	}
+
+	// Neither: no token, no error.
+	c, err := Load(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := c.ModeratorToken(); tok != "" || err != nil {
+		t.Errorf("no token set: ModeratorToken = %q, %v", tok, err)
+	}
+}
+
+func TestModeratorTokenFromBothSources(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte("file-moderator-token-123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+	}{
+		{args: []string{"--moderator-token-file", file}, env: map[string]string{"KAIRAN_MODERATOR_TOKEN": "env-moderator-token-456"}},
+		{env: map[string]string{"KAIRAN_MODERATOR_TOKEN_FILE": file, "KAIRAN_MODERATOR_TOKEN": "env-moderator-token-456"}},
+		// Which one is wrong does not matter: both set is the mistake.
+		{args: []string{"--moderator-token-file", filepath.Join(t.TempDir(), "missing")},
+			env: map[string]string{"KAIRAN_MODERATOR_TOKEN": "env-moderator-token-456"}},
+		{args: []string{"--moderator-token-file", file}, env: map[string]string{"KAIRAN_MODERATOR_TOKEN": "short"}},
+	} {
+		_, err := Load(tc.args, env(tc.env), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--moderator-token-file") || !strings.Contains(err.Error(), "KAIRAN_MODERATOR_TOKEN") {
+			t.Errorf("%v %v: err = %v, want one naming both sources", tc.args, tc.env, err)
+		}
+	}
+	// The file alone still works.
+	c, err := Load([]string{"--moderator-token-file", file}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := c.ModeratorToken(); err != nil || tok != "file-moderator-token-123" {
+		t.Errorf("token = %q, %v", tok, err)
+	}
+}
+
+func TestBlocklistSetting(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "blocklist.txt")
+	if err := os.WriteFile(good, []byte("# words\nspam\nbuy now\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.txt")
+	if err := os.WriteFile(bad, []byte("spam\n!!!\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.txt")
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{name: "flag", args: []string{"--blocklist-file", good}},
+		{name: "env", env: map[string]string{"KAIRAN_BLOCKLIST_FILE": good}},
+		{name: "flag wins", args: []string{"--blocklist-file", good}, env: map[string]string{"KAIRAN_BLOCKLIST_FILE": missing}},
+	} {
+		c, err := Load(tc.args, env(tc.env), io.Discard)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if c.BlocklistFile != good {
+			t.Errorf("%s: BlocklistFile = %q, want %q", tc.name, c.BlocklistFile, good)
+		}
+		l, err := c.Blocklist()
+		if err != nil {
+			t.Errorf("%s: Blocklist: %v", tc.name, err)
+			continue
+		}
+		if l.Len() != 2 {
+			t.Errorf("%s: %d entries, want 2", tc.name, l.Len())
+		}
+		if e, found := l.Match("alice", "BUY NOW!"); !found || e != "buy now" {
+			t.Errorf("%s: Match = %q, %v", tc.name, e, found)
+		}
+	}
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want []string
+	}{
+		{name: "missing file", args: []string{"--blocklist-file", missing}, want: []string{"--blocklist-file", "missing.txt"}},
+		{name: "missing file from env", env: map[string]string{"KAIRAN_BLOCKLIST_FILE": missing}, want: []string{"--blocklist-file", "missing.txt"}},
+		{name: "a directory", args: []string{"--blocklist-file", dir}, want: []string{"--blocklist-file"}},
+		{name: "a line with no word", args: []string{"--blocklist-file", bad}, want: []string{"--blocklist-file", "bad.txt", "line 2"}},
+	} {
+		_, err := Load(tc.args, env(tc.env), io.Discard)
+		if err == nil {
+			t.Errorf("%s: accepted", tc.name)
+			continue
+		}
+		for _, want := range tc.want {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: error %q does not mention %q", tc.name, err, want)
+			}
+		}
+	}
+
+	// No file: an empty list that blocks nothing.
+	c, err := Load(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := c.Blocklist()
+	if err != nil || l == nil || l.Len() != 0 {
+		t.Fatalf("no file: Blocklist = %v, %v; want an empty list", l, err)
+	}
+	if _, found := l.Match("spam"); found {
+		t.Error("the empty list blocked spam")
+	}
+}
+
+func TestGuardSettingsTogether(t *testing.T) {
+	c, err := Load([]string{
+		"--rate-limit", "0", "--max-streams", "0", "--max-streams-per-client", "0", "--max-topics-per-board", "0",
+		"--trust-proxy", "127.0.0.1", "--read-timeout", "3s",
+	}, env(map[string]string{"KAIRAN_RATE_LIMIT": "30", "KAIRAN_MAX_STREAMS": "10", "KAIRAN_READ_TIMEOUT": "1h"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimit != 0 || c.MaxStreams != 0 || c.MaxStreamsPerClient != 0 || c.MaxTopicsPerBoard != 0 ||
+		len(c.TrustProxy) != 1 || c.ReadTimeout != 3*time.Second {
+		t.Fatalf("config = %+v", c)
+	}
+	// The usage text lists every new flag with its environment twin.
+	var usage strings.Builder
+	if _, err := Load([]string{"-h"}, env(nil), &usage); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v", err)
+	}
+	for _, want := range []string{
+		"-rate-limit", "KAIRAN_RATE_LIMIT", "-max-streams", "KAIRAN_MAX_STREAMS",
+		"-max-streams-per-client", "KAIRAN_MAX_STREAMS_PER_CLIENT", "-max-topics-per-board", "KAIRAN_MAX_TOPICS_PER_BOARD",
+		"-blocklist-file", "KAIRAN_BLOCKLIST_FILE", "-trust-proxy", "KAIRAN_TRUST_PROXY", "-read-timeout", "KAIRAN_READ_TIMEOUT",
+	} {
+		if !strings.Contains(usage.String(), want) {
+			t.Errorf("usage does not mention %s", want)
+		}
+	}
+}

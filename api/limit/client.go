@@ -25,6 +25,12 @@ func ParseProxies(s string) (Proxies, error) {
 			continue
 		}
 		if p, err := netip.ParsePrefix(f); err == nil {
+			if p.Addr().Is4In6() { // peers are compared unmapped
+				if p.Bits() < 96 {
+					return nil, fmt.Errorf("--trust-proxy %q: an IPv4-mapped prefix needs at least /96; write it as IPv4", f)
+				}
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
 			ps = append(ps, p.Masked())
 			continue
 		}

@@ -47,9 +47,9 @@ func (w *Writes) Allow(client string) (ok bool, retryAfter time.Duration) {
 	if w == nil {
 		return true, 0
 	}
-	now := w.now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	now := w.now() // under the lock, so the buckets see time in order
 	lim := w.clients[client]
 	if lim == nil {
 		w.sweep(now)
