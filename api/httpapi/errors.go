@@ -57,6 +57,11 @@ func (a *api) writeJSON(w http.ResponseWriter, r *http.Request, status int, v an
 		http.Error(w, `{"error":{"code":"internal","message":"The server could not encode its answer."}}`, http.StatusInternalServerError)
 		return
 	}
+	a.writeRaw(w, r, status, body)
+}
+
+// writeRaw answers with body, which is already JSON.
+func (a *api) writeRaw(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")

@@ -7,6 +7,7 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -189,15 +190,24 @@ func (h *Hub) catchUp() error {
 }
 
 func (h *Hub) fanOut(changes []shared.Change) {
+	// Encode outside the lock, once per change for all its subscribers.
+	events := make([]event, len(changes))
+	for i, c := range changes {
+		data, err := json.Marshal(c)
+		if err != nil {
+			panic(err) // shared types always marshal
+		}
+		events[i] = event{change: c, seq: seqOf(c.Cursor), json: data}
+	}
 	h.mu.Lock()
-	for _, c := range changes {
-		cur, _ := shared.ParseCursor(c.Cursor)
-		if cur.Seq <= h.last {
+	for i := range events {
+		e := &events[i]
+		if e.seq <= h.last {
 			continue
 		}
-		h.last = cur.Seq
-		for s := range h.boards[c.Board] {
-			if s.offer(c) {
+		h.last = e.seq
+		for s := range h.boards[e.change.Board] {
+			if s.offer(e) {
 				continue
 			}
 			h.removeLocked(s)
@@ -205,7 +215,7 @@ func (h *Hub) fanOut(changes []shared.Change) {
 			if h.cfg.Metrics.Dropped != nil {
 				h.cfg.Metrics.Dropped()
 			}
-			h.log.Info("hub: dropped slow subscriber", "board", c.Board, "cursor", s.Cursor())
+			h.log.Info("hub: dropped slow subscriber", "board", e.change.Board, "cursor", s.Cursor())
 		}
 	}
 	h.mu.Unlock()

@@ -23,7 +23,7 @@ import (
 // only matters when the code under test is broken.
 const patience = 20 * time.Second
 
-func openStore(t *testing.T) *store.Store {
+func openStore(t testing.TB) *store.Store {
 	t.Helper()
 	dialect, target := pgtest.Target(t) // SQLite, or PostgreSQL with KAIRAN_STORE_DIALECT=pg
 	st, err := store.Open(context.Background(), store.Options{Dialect: store.Dialect(dialect), Target: target})
@@ -34,7 +34,7 @@ func openStore(t *testing.T) *store.Store {
 	return st
 }
 
-func newHub(t *testing.T, log hub.Log, cfg hub.Config) *hub.Hub {
+func newHub(t testing.TB, log hub.Log, cfg hub.Config) *hub.Hub {
 	t.Helper()
 	cfg.Log = log
 	h, err := hub.New(context.Background(), cfg)

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"sync/atomic"
 
@@ -13,6 +14,32 @@ import (
 type Batch struct {
 	Reset   *shared.Snapshot
 	Changes []shared.Change
+	// JSON holds each change's wire encoding when the hub made it (live
+	// changes are encoded once for all subscribers); entries may be nil.
+	// Use Encoded.
+	JSON [][]byte
+}
+
+// Encoded returns change i as JSON: the hub's shared encoding when there
+// is one, else a fresh one (replays are read per subscriber anyway).
+func (b Batch) Encoded(i int) []byte {
+	if i < len(b.JSON) && b.JSON[i] != nil {
+		return b.JSON[i]
+	}
+	data, err := json.Marshal(b.Changes[i])
+	if err != nil {
+		panic(err) // shared types always marshal
+	}
+	return data
+}
+
+// event is one change as the hub fans it out: decoded, its seq, and its
+// JSON, made once and shared (read-only) by every subscriber. The buffers
+// hold pointers, so a subscriber's 256-slot buffer costs 2 KiB, not 40.
+type event struct {
+	change shared.Change
+	seq    int64
+	json   []byte
 }
 
 // Cursor is where the consumer stands after applying the batch.
@@ -31,7 +58,7 @@ func (b Batch) Cursor() string {
 type Subscription struct {
 	hub   *Hub
 	board string
-	ch    chan shared.Change
+	ch    chan *event
 	seq   atomic.Int64 // last seq handed to the consumer
 	first *Batch       // the reset or replay, served before live changes
 
@@ -49,7 +76,7 @@ type Subscription struct {
 // cursor and that point are read from the log; anything seen twice is
 // skipped by seq.
 func (h *Hub) Subscribe(ctx context.Context, board, cursor string) (*Subscription, error) {
-	s := &Subscription{hub: h, board: board, ch: make(chan shared.Change, h.cfg.Buffer), ended: make(chan struct{})}
+	s := &Subscription{hub: h, board: board, ch: make(chan *event, h.cfg.Buffer), ended: make(chan struct{})}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -153,18 +180,19 @@ func (s *Subscription) Wait(ctx context.Context, tick <-chan struct{}) (Batch, e
 	}
 	for {
 		select {
-		case c := <-s.ch:
-			changes := s.fresh(nil, c)
-			for more := true; more && len(changes) < cap(s.ch); {
+		case e := <-s.ch:
+			var b Batch
+			s.fresh(&b, e)
+			for more := true; more && len(b.Changes) < cap(s.ch); {
 				select {
-				case c := <-s.ch:
-					changes = s.fresh(changes, c)
+				case e := <-s.ch:
+					s.fresh(&b, e)
 				default:
 					more = false
 				}
 			}
-			if len(changes) > 0 {
-				return Batch{Changes: changes}, nil
+			if len(b.Changes) > 0 {
+				return b, nil
 			}
 		case <-tick:
 			return Batch{}, nil
@@ -176,15 +204,16 @@ func (s *Subscription) Wait(ctx context.Context, tick <-chan struct{}) (Batch, e
 	}
 }
 
-// fresh appends c unless the consumer has already had it (a change can be
-// both replayed and fanned out live while the subscription starts).
-func (s *Subscription) fresh(changes []shared.Change, c shared.Change) []shared.Change {
-	seq := seqOf(c.Cursor)
-	if seq <= s.seq.Load() {
-		return changes
+// fresh adds e to the batch unless the consumer has already had it (a
+// change can be both replayed and fanned out live while the subscription
+// starts).
+func (s *Subscription) fresh(b *Batch, e *event) {
+	if e.seq <= s.seq.Load() {
+		return
 	}
-	s.seq.Store(seq)
-	return append(changes, c)
+	s.seq.Store(e.seq)
+	b.Changes = append(b.Changes, e.change)
+	b.JSON = append(b.JSON, e.json)
 }
 
 // Close unregisters the subscription. Call it when the stream ends.
@@ -203,11 +232,11 @@ func (s *Subscription) Cursor() string {
 	return shared.Cursor{Epoch: s.hub.epoch, Seq: s.seq.Load()}.String()
 }
 
-// offer hands c to the subscriber without blocking; false means its buffer
+// offer hands e to the subscriber without blocking; false means its buffer
 // is full. Called with the hub's lock held.
-func (s *Subscription) offer(c shared.Change) bool {
+func (s *Subscription) offer(e *event) bool {
 	select {
-	case s.ch <- c:
+	case s.ch <- e:
 		return true
 	default:
 		return false
