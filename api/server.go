@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"sync"
 	"time"
@@ -40,6 +41,7 @@ type Main struct {
 
 	stopPruning   func()
 	stopListening func()
+	stopPprof     func()
 	closeOnce     sync.Once
 	closeErr      error
 }
@@ -108,6 +110,13 @@ func (m *Main) Open(ctx context.Context) error {
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(m.ln) }()
 	m.stopPruning = m.pruneHistory()
+	if m.stopPprof, err = m.servePprof(); err != nil {
+		m.server.Close()
+		m.hub.Close()
+		m.stopPruning()
+		m.store.Close()
+		return err
+	}
 	m.stopListening = func() {}
 	if dialect == store.Postgres {
 		// Other replicas write too: their commits reach this hub through
@@ -148,6 +157,7 @@ func (m *Main) close() error {
 	m.stopListening()
 	m.hub.Close()
 	m.stopPruning()
+	m.stopPprof()
 	return errors.Join(shutdownErr, m.store.Close())
 }
 
@@ -183,4 +193,27 @@ func redact(target string) string {
 		return target
 	}
 	return u.Redacted()
+}
+
+// servePprof serves Go's profiler on Config.PprofAddr (a loopback address,
+// checked by config), on a mux of its own: never on the public listener.
+func (m *Main) servePprof() (stop func(), err error) {
+	if m.Config.PprofAddr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", m.Config.PprofAddr)
+	if err != nil {
+		return nil, fmt.Errorf("--pprof-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(ln) }()
+	m.Logger.Info("profiler serving", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() { srv.Close(); <-done }, nil
 }

@@ -65,6 +65,9 @@ type Config struct {
 	// ReadTimeout bounds reading a request's headers, and its body
 	// separately, so clients that trickle bytes are cut off.
 	ReadTimeout time.Duration
+	// PprofAddr, when set, serves Go's profiler on this loopback address
+	// (never on the public listener).
+	PprofAddr string
 }
 
 // Default returns the configuration `go tool task run` uses.
@@ -130,6 +133,7 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	str(&c.BlocklistFile, "blocklist-file", "KAIRAN_BLOCKLIST_FILE", "file of words and phrases posts may not hold, one per line")
 	var proxies string
 	str(&proxies, "trust-proxy", "KAIRAN_TRUST_PROXY", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed")
+	str(&c.PprofAddr, "pprof-addr", "KAIRAN_PPROF_ADDR", "serve /debug/pprof/ on this loopback address, e.g. 127.0.0.1:6060 (off when empty)")
 	readTimeout := c.ReadTimeout.String()
 	str(&readTimeout, "read-timeout", "KAIRAN_READ_TIMEOUT", "time a client gets to send a request's headers, and again its body")
 	if err := fs.Parse(args); err != nil {
@@ -195,6 +199,13 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.ModeratorToken(); err != nil {
 		return err
+	}
+	if c.PprofAddr != "" {
+		host, _, err := net.SplitHostPort(c.PprofAddr)
+		ip := net.ParseIP(host)
+		if err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			return fmt.Errorf("--pprof-addr %q must be a loopback host:port such as 127.0.0.1:6060: profiles expose the server's memory", c.PprofAddr)
+		}
 	}
 	if c.BlocklistFile != "" {
 		if _, err := c.Blocklist(); err != nil {

@@ -475,3 +475,18 @@ func TestGuardSettingsTogether(t *testing.T) {
 		}
 	}
 }
+
+// TestPprofAddrLoopbackOnly: the profiler exposes the server's memory, so
+// it may only listen on loopback.
+func TestPprofAddrLoopbackOnly(t *testing.T) {
+	for _, ok := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:0", "127.0.0.2:6060"} {
+		if c, err := Load([]string{"--pprof-addr", ok}, env(nil), io.Discard); err != nil || c.PprofAddr != ok {
+			t.Errorf("--pprof-addr %s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"0.0.0.0:6060", ":6060", "10.0.0.1:6060", "example.org:6060", "6060"} {
+		if _, err := Load(nil, env(map[string]string{"KAIRAN_PPROF_ADDR": bad}), io.Discard); err == nil || !strings.Contains(err.Error(), "loopback") {
+			t.Errorf("--pprof-addr %s: err = %v, want a loopback error", bad, err)
+		}
+	}
+}

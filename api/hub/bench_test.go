@@ -2,9 +2,9 @@ package hub_test
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"sync"
-	"runtime"
 	"testing"
 
 	"github.com/kairan/kairan/api/hub"
