@@ -106,7 +106,7 @@ func (a *api) routes(app http.Handler) http.Handler {
 
 func (a *api) unknownRoute(w http.ResponseWriter, r *http.Request) {
 	a.writeError(w, r, shared.Errorf(shared.CodeNotFound,
-		"There is no API endpoint at "+r.Method+" "+r.URL.Path+"; see the README for the API."))
+		"There is no API endpoint at "+r.Method+" "+clip(r.URL.Path)+"; see the README for the API."))
 }
 
 func (a *api) health(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -72,14 +73,18 @@ func decodeJSON(body []byte, dst any) error {
 		var fields map[string]json.RawMessage
 		if json.Unmarshal(body, &fields) == nil {
 			for _, f := range fieldCodes {
-				if raw, ok := fields[f.name]; ok && !utf8.Valid(raw) {
+				// Only a field the request has is blamed: an author in an
+				// edit is unknown, and its bad bytes are just bad JSON.
+				if raw, ok := fields[f.name]; ok && !utf8.Valid(raw) && hasField(dst, f.name) {
 					return shared.Errorf(f.code, fmt.Sprintf("The %s is not valid UTF-8 text.", f.name))
 				}
 			}
 		}
 		return shared.Errorf(shared.CodeInvalidJSON, "The request body is not valid UTF-8 text.")
 	}
-	trimmed := bytes.TrimSpace(body)
+	// Only JSON's own white space: bytes.TrimSpace would also accept
+	// U+00A0 and U+3000, which JSON does not allow around a value.
+	trimmed := bytes.Trim(body, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return shared.Errorf(shared.CodeInvalidJSON, `The request body must be a JSON object such as {"comment":"hello"}.`)
 	}
@@ -91,6 +96,25 @@ func decodeJSON(body []byte, dst any) error {
 		return shared.Errorf(shared.CodeInvalidJSON, "The request body has data after the JSON object; send one object.")
 	}
 	return nil
+}
+
+// hasField reports whether the struct dst points to has a field with the
+// JSON name.
+func hasField(dst any, name string) bool {
+	t := reflect.TypeOf(dst)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return false
+	}
+	for f := range t.Fields() {
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == name || (tag == "" && strings.EqualFold(f.Name, name)) {
+			return true
+		}
+	}
+	return false
 }
 
 func describeJSONError(err error) string {

@@ -197,6 +197,10 @@ func parseWait(s string) (time.Duration, error) {
 		return defaultWait * time.Second, nil
 	}
 	n, err := strconv.Atoi(s)
+	var numErr *strconv.NumError
+	if errors.As(err, &numErr) && numErr.Err == strconv.ErrRange && s[0] != '-' {
+		n, err = maxWait, nil // any integer above 30 counts as 30, however large
+	}
 	if err != nil || n < 0 {
 		return 0, shared.Errorf(shared.CodeInvalidWait,
 			"wait must be a whole number of seconds, 0 to "+strconv.Itoa(maxWait)+".")

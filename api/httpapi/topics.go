@@ -146,8 +146,10 @@ func (a *api) readWrite(w http.ResponseWriter, r *http.Request, board string, ds
 // topicID parses a topic id; anything that is not a positive integer names
 // no topic, so it is not_found like an unknown number.
 func topicID(board, s string) (int64, error) {
+	// Exactly the decimal form the server writes: no sign, no leading
+	// zero, so "+5" and "05" name no topic rather than topic 5.
 	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != s {
 		return 0, shared.Errorf(shared.CodeNotFound, "There is no topic "+strconv.Quote(clip(s))+" on board "+strconv.Quote(board)+".")
 	}
 	return id, nil
