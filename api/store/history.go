@@ -42,7 +42,7 @@ func prunedThrough(ctx context.Context, db bun.IDB) (int64, error) {
 func (s *Store) PruneHistory(ctx context.Context, keep int64, maxAge time.Duration) (int64, error) {
 	const keepMin = 100
 	var through int64
-	err := s.writer.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
 		head, err := headSeq(ctx, tx)
 		if err != nil {
 			return err

@@ -51,6 +51,8 @@ type Store struct {
 	secret  []byte
 	// maxTopics is Options.MaxTopicsPerBoard.
 	maxTopics int
+	// batch group-commits SQLite writes (nil on PostgreSQL).
+	batch *batcher
 
 	// Now is the clock for created_at and updated_at; tests may replace it
 	// before the first write.
@@ -86,11 +88,26 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if opt.Dialect == SQLite {
+		s.batch = newBatcher(writer)
+	}
 	return s, nil
+}
+
+// write runs fn in a write transaction: on SQLite one shared with the
+// other writes waiting (see batch.go), on PostgreSQL its own.
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	if s.batch != nil {
+		return s.batch.do(ctx, fn)
+	}
+	return s.writer.RunInTx(ctx, nil, fn)
 }
 
 // Close closes the pools.
 func (s *Store) Close() error {
+	if s.batch != nil {
+		s.batch.close()
+	}
 	if s.reader == s.writer {
 		return s.writer.Close()
 	}

@@ -51,7 +51,7 @@ func (s *Store) CreateTopic(ctx context.Context, in NewTopic) (Created, error) {
 
 func (s *Store) createTopic(ctx context.Context, in NewTopic) (Created, error) {
 	var out Created
-	err := s.writer.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
 		out = Created{}
 		if in.IdempotencyKey != "" {
 			replay, found, err := s.replay(ctx, tx, in)
@@ -160,7 +160,7 @@ func (s *Store) replay(ctx context.Context, tx bun.Tx, in NewTopic) (Created, bo
 func (s *Store) EditTopic(ctx context.Context, board string, id int64, comment string, who Actor) (shared.Topic, shared.Change, error) {
 	var topic shared.Topic
 	var change shared.Change
-	err := s.writer.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
 		row, err := s.authorize(ctx, tx, board, id, Actor{Token: who.Token})
 		if err != nil {
 			return err
@@ -179,7 +179,7 @@ func (s *Store) EditTopic(ctx context.Context, board string, id int64, comment s
 // DeleteTopic removes a topic; its owner or the moderator may.
 func (s *Store) DeleteTopic(ctx context.Context, board string, id int64, who Actor) (shared.Change, error) {
 	var change shared.Change
-	err := s.writer.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
 		row, err := s.authorize(ctx, tx, board, id, who)
 		if err != nil {
 			return err
