@@ -14,12 +14,15 @@ import (
 	"syscall"
 
 	"github.com/kairan/kairan/api/config"
+	"github.com/kairan/kairan/api/load"
 )
 
 const usage = `kairan: a live topic board.
 
 Usage:
   kairan serve [flags]   serve the board (kairan serve -h lists the flags)
+  kairan load [flags]    drive a server on this machine with subscribers and posts, and report
+  kairan bench [flags]   run the standard load set against fresh servers and print one table
   kairan help            show this text
 `
 
@@ -38,6 +41,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			return 2
 		}
 		return 0
+	}
+	switch args[0] {
+	case "load":
+		return load.Main(ctx, args[1:], os.Stdout, stderr)
+	case "bench":
+		return load.Bench(ctx, args[1:], os.Stdout, stderr)
 	}
 	if args[0] != "serve" {
 		fmt.Fprintf(stderr, "kairan: unknown command %q\n\n%s", args[0], usage)
