@@ -29,11 +29,12 @@ type Main struct {
 	Config config.Config
 	Logger *slog.Logger
 
-	store  *store.Store
-	hub    *hub.Hub
-	ln     net.Listener
-	server *http.Server
-	served chan error
+	store   *store.Store
+	hub     *hub.Hub
+	handler *httpapi.Handler
+	ln      net.Listener
+	server  *http.Server
+	served  chan error
 
 	// version overrides the build's version (a hash of app.wasm); tests
 	// use it to play a new release.
@@ -79,7 +80,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	registerRoutes.Do(ui.Routes)
-	handler := httpapi.New(httpapi.Config{
+	m.handler = httpapi.New(httpapi.Config{
 		Store: m.store, Feed: m.hub, Metrics: metrics, Logger: m.Logger, ModeratorToken: modToken,
 		AllowedOrigins: m.Config.AllowedOrigins, App: newPWA(assets, cmp.Or(m.version, assets.version())),
 		Writes:      limit.NewWrites(m.Config.RateLimit),
@@ -95,7 +96,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
 	}
 	m.server = &http.Server{
-		Handler: handler,
+		Handler: m.handler,
 		// Only headers get a server-wide read deadline: a server-wide
 		// ReadTimeout or WriteTimeout would also cut long-lived streams.
 		// Bodies get their own deadline in the handlers that read them.
@@ -156,6 +157,7 @@ func (m *Main) close() error {
 	}
 	m.stopListening()
 	m.hub.Close()
+	m.handler.Wait() // detached streams end once the hub has closed
 	m.stopPruning()
 	m.stopPprof()
 	return errors.Join(shutdownErr, m.store.Close())

@@ -9,6 +9,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/kairan/kairan/api/blocklist"
@@ -66,10 +67,12 @@ type api struct {
 	proxies        limit.Proxies
 	blocklist      *blocklist.List
 	bodyTimeout    time.Duration
+	// detached counts the goroutines of detached streams (detach.go).
+	detached sync.WaitGroup
 }
 
 // New returns the whole HTTP handler: routes plus middleware.
-func New(c Config) http.Handler {
+func New(c Config) *Handler {
 	a := &api{store: c.Store, feed: c.Feed, metrics: c.Metrics, log: c.Logger,
 		moderatorToken: c.ModeratorToken, allowedOrigins: map[string]bool{},
 		writes: c.Writes, streams: c.Streams, proxies: c.Proxies, blocklist: c.Blocklist,
@@ -83,7 +86,7 @@ func New(c Config) http.Handler {
 	for _, o := range c.AllowedOrigins {
 		a.allowedOrigins[o] = true
 	}
-	return a.routes(c.App)
+	return &Handler{Handler: a.routes(c.App), api: a}
 }
 
 // routes is the one route table.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -92,8 +93,12 @@ func (a *api) capStreams(h http.HandlerFunc) http.HandlerFunc {
 			a.writeError(w, r, shared.Errorf(shared.CodeUnavailable, msg))
 			return
 		}
-		defer release()
-		h(w, r)
+		// A detached stream outlives the handler and takes the slot along.
+		sl := &slot{release: release}
+		h(w, r.WithContext(context.WithValue(r.Context(), slotKey{}, sl)))
+		if !sl.taken {
+			release()
+		}
 	}
 }
 

@@ -87,6 +87,11 @@ func (a *api) logRequests(next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		took := time.Since(start)
+		if rec.status == 0 {
+			// Nothing written: net/http answers 200 — and a detached
+			// stream has sent its own 200 on the connection it took over.
+			rec.status = http.StatusOK
+		}
 		a.metrics.observe(r, rec.status, took)
 		level := slogLevel(rec.status)
 		if !a.log.Enabled(r.Context(), level) {

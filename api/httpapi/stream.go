@@ -68,27 +68,38 @@ func (a *api) events(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	defer sub.Close()
-	a.metrics.streamOpened()
-	defer a.metrics.streamClosed()
-
-	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
+	// Most streams leave net/http here and live on in a goroutine of their
+	// own with a fraction of the memory (see detach.go).
+	if a.detach(w, r, sub) {
+		return
+	}
+	defer sub.Close()
+	a.metrics.streamOpened()
+	defer a.metrics.streamClosed()
+	rc := http.NewResponseController(w)
 	w.WriteHeader(http.StatusOK)
+	a.pump(r.Context(), sub, r.PathValue("board"), func(b []byte) bool { return a.flush(w, rc, b) })
+}
+
+// pump writes the stream: the retry hint, then every batch as it comes,
+// and a ping after two silent heartbeats. send writes and flushes one
+// chunk under a deadline and reports whether it went out.
+func (a *api) pump(ctx context.Context, sub *hub.Subscription, board string, send func([]byte) bool) {
 	// Small to start: an idle stream holds its buffer for hours, and one
 	// change frame is a few hundred bytes (append grows it for resets).
 	buf := sse.AppendRetry(make([]byte, 0, 512), retryMillis)
-	if !a.flush(w, rc, buf) {
+	if !send(buf) {
 		return
 	}
 	quiet := false // nothing written since the last heartbeat
 	for {
-		batch, err := sub.Wait(r.Context(), a.feed.Heartbeat())
+		batch, err := sub.Wait(ctx, a.feed.Heartbeat())
 		if err != nil {
-			a.log.DebugContext(r.Context(), "stream ended", "board", r.PathValue("board"), "cursor", sub.Cursor(), "reason", err)
+			a.log.DebugContext(ctx, "stream ended", "board", board, "cursor", sub.Cursor(), "reason", err)
 			return
 		}
 		buf = buf[:0]
@@ -107,11 +118,14 @@ func (a *api) events(w http.ResponseWriter, r *http.Request) {
 			// the client's liveness check happy.
 			buf = sse.AppendComment(buf, "ping")
 		}
-		if !a.flush(w, rc, buf) {
+		if !send(buf) {
 			return
 		}
 		a.metrics.delivered(len(batch.Changes))
 		quiet = false
+		if cap(buf) > 64<<10 {
+			buf = make([]byte, 0, 512) // a reset or a burst grew it: give it back
+		}
 	}
 }
 

@@ -1,0 +1,110 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/kairan/kairan/api/hub"
+)
+
+// Detached streams. An SSE stream served the ordinary way keeps, for as
+// long as it is open, everything net/http holds for a request in flight:
+// the handler goroutine with the stack it grew while subscribing (a reset
+// reads the database), a background reader goroutine, 4 KiB read and write
+// buffers, a chunk writer, the request and its contexts — about 44 KiB per
+// idle subscriber in `kairan bench`. So once subscribed, the stream takes
+// the connection over (Hijack), writes its own response head, and lives on
+// in two small goroutines: one writes the events, one waits for the client
+// to hang up. The body is delimited by closing the connection (no chunked
+// framing), which every HTTP/1.1 client and proxy understands. Where the
+// connection cannot be taken (HTTP/2, HEAD) the stream is served in place.
+
+// Handler is the API's HTTP handler. Wait returns once every detached
+// stream has ended; the hub ends them when it closes.
+type Handler struct {
+	http.Handler
+	api *api
+}
+
+// Wait waits for the detached streams' goroutines to end.
+func (h *Handler) Wait() { h.api.detached.Wait() }
+
+// slot carries a stream-cap slot from capStreams to a detached stream,
+// which then releases it itself when it ends.
+type slot struct {
+	release func()
+	taken   bool
+}
+
+type slotKey struct{}
+
+// detach takes the connection over and serves sub from goroutines of its
+// own; false means it could not, and the caller serves the stream itself.
+func (a *api) detach(w http.ResponseWriter, r *http.Request, sub *hub.Subscription) bool {
+	if r.ProtoMajor != 1 || r.Method != http.MethodGet {
+		return false
+	}
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return false
+	}
+	// net/http's buffered reader is dropped with the rest: a GET stream
+	// gets no body, and a pipelined request after it would never be read.
+	release := func() {}
+	if s, ok := r.Context().Value(slotKey{}).(*slot); ok {
+		s.taken, release = true, s.release
+	}
+	head := responseHead(w.Header())
+	board := r.PathValue("board")
+	// The request's context ends when the handler returns; the stream's
+	// ends when the client hangs up (or the stream does).
+	ctx, hangUp := context.WithCancel(context.WithoutCancel(r.Context()))
+	a.metrics.streamOpened()
+	a.detached.Add(2)
+	go func() { // the watcher: a read returns only when the client is gone
+		defer a.detached.Done()
+		defer hangUp()
+		_ = conn.SetReadDeadline(time.Time{})
+		var b [1]byte
+		for {
+			if _, err := conn.Read(b[:]); err != nil {
+				return
+			}
+		}
+	}()
+	go func() { // the writer
+		defer a.detached.Done()
+		defer release()
+		defer a.metrics.streamClosed()
+		defer sub.Close()
+		defer conn.Close() // also ends the watcher's read
+		defer hangUp()
+		send := func(b []byte) bool {
+			_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+			_, err := conn.Write(b)
+			return err == nil
+		}
+		if send(head) {
+			a.pump(ctx, sub, board, send)
+		}
+	}()
+	return true
+}
+
+// responseHead is the status line and headers of a detached stream: what
+// the handler and the middleware set, for a body that ends with the
+// connection.
+func responseHead(h http.Header) []byte {
+	h = h.Clone()
+	h.Set("Connection", "close")
+	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	h.Del("Content-Length")
+	h.Del("Transfer-Encoding")
+	var b bytes.Buffer
+	b.WriteString("HTTP/1.1 200 OK\r\n")
+	_ = h.Write(&b)
+	b.WriteString("\r\n")
+	return b.Bytes()
+}
