@@ -341,7 +341,7 @@ type op struct {
 // waits until every one has its reset, then posts (and deletes older
 // topics) one change at a time, and reports the latencies.
 func runDelivery(b *testing.B, newClient func(i int, base string, arr *arrivals, ready chan<- time.Time) runner) {
-	m := startServer(b)
+	m := startServer(b, unlimited)
 	runDeliveryOn(b, m.URL(), m.URL(), newClient)
 }
 
@@ -508,7 +508,7 @@ func cpuTime() time.Duration {
 // each long-polling client spends, per minute.
 func BenchmarkIdleCost(b *testing.B) {
 	window := idleWindow(b)
-	m := startServer(b)
+	m := startServer(b, unlimited)
 	base := m.URL()
 	for i := range 5 {
 		if _, err := (&client.Client{Base: base}).Post(context.Background(), benchBoard,
@@ -605,8 +605,8 @@ func BenchmarkIdleCost(b *testing.B) {
 // (KAIRAN_TEST_POSTGRES): the LISTEN/NOTIFY path end to end.
 func BenchmarkCrossReplicaSSE50(b *testing.B) {
 	dsn := pgtest.NewDatabase(b)
-	a := startServer(b, func(c *config.Config) { c.DB = dsn })
-	r := startServer(b, func(c *config.Config) { c.DB = dsn })
+	a := startServer(b, unlimited, func(c *config.Config) { c.DB = dsn })
+	r := startServer(b, unlimited, func(c *config.Config) { c.DB = dsn })
 	runDeliveryOn(b, a.URL(), r.URL(), func(i int, base string, arr *arrivals, ready chan<- time.Time) runner {
 		return &sseClient{base: base,
 			onReset: func(at time.Time) { signalReady(ready, at) },
@@ -619,7 +619,7 @@ func BenchmarkCrossReplicaSSE50(b *testing.B) {
 // baseline for the cross-replica figure.
 func BenchmarkSameReplicaSSE50OnPostgres(b *testing.B) {
 	dsn := pgtest.NewDatabase(b)
-	a := startServer(b, func(c *config.Config) { c.DB = dsn })
+	a := startServer(b, unlimited, func(c *config.Config) { c.DB = dsn })
 	runDeliveryOn(b, a.URL(), a.URL(), func(i int, base string, arr *arrivals, ready chan<- time.Time) runner {
 		return &sseClient{base: base,
 			onReset: func(at time.Time) { signalReady(ready, at) },

@@ -49,6 +49,12 @@ func startServer(t testing.TB, edit ...func(*config.Config)) *Main {
 	return m
 }
 
+// unlimited turns off the limits meant for the public (all test load
+// comes from one address) for tests and benchmarks that write a lot.
+func unlimited(c *config.Config) {
+	c.RateLimit, c.MaxStreamsPerClient, c.MaxTopicsPerBoard = 0, 0, 0
+}
+
 type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {

@@ -26,7 +26,7 @@ func startReplicas(t *testing.T, n int) (string, []*Main) {
 	dsn := pgtest.NewDatabase(t)
 	var ms []*Main
 	for range n {
-		ms = append(ms, startServer(t, func(c *config.Config) { c.DB = dsn }))
+		ms = append(ms, startServer(t, unlimited, func(c *config.Config) { c.DB = dsn }))
 	}
 	return dsn, ms
 }
