@@ -66,7 +66,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		log.Error("start failed", "err", err)
 		return 1
 	}
-	<-ctx.Done()
+	// SIGHUP re-reads the blocklist, as daemons do after an edit.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-hup:
+			_ = m.Reload() // logged; the old list stays on an error
+		}
+	}
 	log.Info("shutting down")
 	if err := m.Close(); err != nil {
 		log.Error("shutdown", "err", err)

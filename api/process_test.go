@@ -62,6 +62,19 @@ func TestBinaryServesFromAnyDirectoryAndStopsOnSIGTERM(t *testing.T) {
 		}
 	}
 
+	// SIGHUP reloads (the blocklist) and keeps serving.
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	for lines.Scan() && !strings.Contains(lines.Text(), `msg=reloaded`) {
+	}
+	if !strings.Contains(lines.Text(), `msg=reloaded`) {
+		t.Fatalf("no reload logged after SIGHUP: %v", lines.Err())
+	}
+	if resp, err := http.Get(url + "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("after SIGHUP: %v %v", resp, err)
+	}
+
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -219,3 +219,16 @@ func (m *Main) servePprof() (stop func(), err error) {
 	m.Logger.Info("profiler serving", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
 	return func() { srv.Close(); <-done }, nil
 }
+
+// Reload re-reads what may change while serving: the blocklist file. On an
+// error the list in use stays, and the error says why.
+func (m *Main) Reload() error {
+	l, err := m.Config.Blocklist()
+	if err != nil {
+		m.Logger.Warn("reload: blocklist kept as it was", "err", err)
+		return err
+	}
+	m.handler.SetBlocklist(l)
+	m.Logger.Info("reloaded", "blocklist", l.Len())
+	return nil
+}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kairan/kairan/api/blocklist"
@@ -65,7 +66,7 @@ type api struct {
 	writes         *limit.Writes
 	streams        *limit.Streams
 	proxies        limit.Proxies
-	blocklist      *blocklist.List
+	blocklist      atomic.Pointer[blocklist.List] // swapped by SetBlocklist
 	bodyTimeout    time.Duration
 	// detached counts the goroutines of detached streams (detach.go).
 	detached sync.WaitGroup
@@ -75,7 +76,7 @@ type api struct {
 func New(c Config) *Handler {
 	a := &api{store: c.Store, feed: c.Feed, metrics: c.Metrics, log: c.Logger,
 		moderatorToken: c.ModeratorToken, allowedOrigins: map[string]bool{},
-		writes: c.Writes, streams: c.Streams, proxies: c.Proxies, blocklist: c.Blocklist,
+		writes: c.Writes, streams: c.Streams, proxies: c.Proxies,
 		bodyTimeout: cmp.Or(c.BodyTimeout, defaultBodyTimeout)}
 	if a.metrics == nil {
 		a.metrics = NewMetrics()
@@ -83,6 +84,7 @@ func New(c Config) *Handler {
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
+	a.blocklist.Store(c.Blocklist)
 	for _, o := range c.AllowedOrigins {
 		a.allowedOrigins[o] = true
 	}

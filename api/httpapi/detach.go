@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/kairan/kairan/api/blocklist"
 	"github.com/kairan/kairan/api/hub"
 )
 
@@ -30,6 +31,10 @@ type Handler struct {
 
 // Wait waits for the detached streams' goroutines to end.
 func (h *Handler) Wait() { h.api.detached.Wait() }
+
+// SetBlocklist replaces the blocklist for the writes that follow (the
+// operator edited the file and sent SIGHUP).
+func (h *Handler) SetBlocklist(l *blocklist.List) { h.api.blocklist.Store(l) }
 
 // slot carries a stream-cap slot from capStreams to a detached stream,
 // which then releases it itself when it ends.

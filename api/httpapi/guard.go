@@ -106,7 +106,7 @@ func (a *api) capStreams(h http.HandlerFunc) http.HandlerFunc {
 // answer does not repeat the word: the person knows what they wrote, and a
 // slur should not come back to them in an error.
 func (a *api) checkBlocklist(r *http.Request, board string, texts ...string) error {
-	word, found := a.blocklist.Match(texts...)
+	word, found := a.blocklist.Load().Match(texts...)
 	if !found {
 		return nil
 	}
