@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/kairan/kairan/api/blocklist"
@@ -51,8 +52,13 @@ func (a *api) detach(w http.ResponseWriter, r *http.Request, sub *hub.Subscripti
 	if r.ProtoMajor != 1 || r.Method != http.MethodGet {
 		return false
 	}
+	// Counted before the hijack: once taken over, the connection is no
+	// longer the server's, and Main.Close must not find the count at 0
+	// while this handler is between Hijack and its goroutines.
+	a.detached.Add(2)
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
+		a.detached.Add(-2)
 		return false
 	}
 	// net/http's buffered reader is dropped with the rest: a GET stream
@@ -67,17 +73,15 @@ func (a *api) detach(w http.ResponseWriter, r *http.Request, sub *hub.Subscripti
 	// ends when the client hangs up (or the stream does).
 	ctx, hangUp := context.WithCancel(context.WithoutCancel(r.Context()))
 	a.metrics.streamOpened()
-	a.detached.Add(2)
-	go func() { // the watcher: a read returns only when the client is gone
+	go func() { // the watcher: its one read returns when the client is gone
 		defer a.detached.Done()
 		defer hangUp()
 		_ = conn.SetReadDeadline(time.Time{})
+		// The answer is "Connection: close", so a client has nothing more
+		// to send: a byte is as good as a hang-up (and reading on would
+		// let a client make the server spin on junk).
 		var b [1]byte
-		for {
-			if _, err := conn.Read(b[:]); err != nil {
-				return
-			}
-		}
+		_, _ = conn.Read(b[:])
 	}()
 	go func() { // the writer
 		defer a.detached.Done()
@@ -86,6 +90,13 @@ func (a *api) detach(w http.ResponseWriter, r *http.Request, sub *hub.Subscripti
 		defer sub.Close()
 		defer conn.Close() // also ends the watcher's read
 		defer hangUp()
+		defer func() {
+			// No handler's recover is above this goroutine: a bug here
+			// must cost one stream, not the process.
+			if v := recover(); v != nil {
+				a.log.Error("stream panic", "board", board, "panic", v, "stack", string(debug.Stack()))
+			}
+		}()
 		send := func(b []byte) bool {
 			_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 			_, err := conn.Write(b)

@@ -3,11 +3,13 @@ package httpapi_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,7 +24,7 @@ import (
 // answers with a proper HTTP/1.1 head carrying every header the
 // middleware set, a body delimited by the connection (no chunking), and
 // ends — connection closed, goroutines gone (Handler.Wait returns), stream
-// slot given back — when the hub closes. A HEAD request is served in place.
+// slot given back — when the hub closes.
 func TestDetachedStreamOnTheWire(t *testing.T) {
 	dialect, target := pgtest.Target(t)
 	st, err := store.Open(context.Background(), store.Options{Dialect: store.Dialect(dialect), Target: target})
@@ -77,10 +79,9 @@ func TestDetachedStreamOnTheWire(t *testing.T) {
 		t.Fatalf("%d stream slots held, want 1", streams.Open())
 	}
 
-	// A HEAD is not taken over: net/http answers it, without a body.
-	req, _ := http.NewRequest("HEAD", srv.URL+"/api/boards/lobby/events", nil)
-	if r, err := http.DefaultClient.Do(req); err != nil || r.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("HEAD while the one slot is held: %v %v, want 503", r, err) // the cap still counts it
+	// Another stream while the one slot is held: refused.
+	if r, err := http.Get(srv.URL + "/api/boards/lobby/events"); err != nil || r.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a second stream while the one slot is held: %v %v, want 503", r, err)
 	}
 
 	h.Close()
@@ -91,4 +92,87 @@ func TestDetachedStreamOnTheWire(t *testing.T) {
 	if streams.Open() != 0 {
 		t.Fatalf("%d stream slots held after the stream ended", streams.Open())
 	}
+}
+
+// panickyFeed is a Feed whose Subscribe panics, like a bug would.
+type panickyFeed struct{ httpapi.Feed }
+
+func (panickyFeed) Subscribe(context.Context, string, string) (*hub.Subscription, error) {
+	panic("a bug in Subscribe")
+}
+
+// TestStreamSlotsComeBack: whatever way a stream request ends — a HEAD
+// (headers only, nothing held), a client that sends bytes after its
+// request (treated as hanging up, not read on for ever), a handler that
+// panics — its stream slot and gauge come back.
+func TestStreamSlotsComeBack(t *testing.T) {
+	dialect, target := pgtest.Target(t)
+	st, err := store.Open(context.Background(), store.Options{Dialect: store.Dialect(dialect), Target: target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h, err := hub.New(context.Background(), hub.Config{Log: st, Heartbeat: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	streams := limit.NewStreams(0, 2)
+	handler := httpapi.New(httpapi.Config{Store: st, Feed: h, Streams: streams})
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+	waitOpen := func(what string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(patience)
+		for streams.Open() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d slots held, want %d", what, streams.Open(), want)
+			}
+			time.Sleep(time.Millisecond) // the server's goroutines end on their own
+		}
+	}
+
+	// HEAD: 200 with the stream's headers, no body, nothing held — even
+	// when the client then reuses its connection.
+	for range 5 {
+		req, _ := http.NewRequest("HEAD", srv.URL+"/api/boards/lobby/events", nil)
+		resp, err := srv.Client().Do(req)
+		if err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+			t.Fatalf("HEAD: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	waitOpen("after HEADs", 0)
+
+	// A client that sends junk after its request: the stream ends at
+	// once instead of reading junk for ever.
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(patience))
+	io.WriteString(conn, "GET /api/boards/lobby/events HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stream: %v %v", resp, err)
+	}
+	waitOpen("stream open", 1)
+	io.WriteString(conn, strings.Repeat("junk", 1000))
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("after junk: %v, want the server to close the stream", err)
+	}
+	waitOpen("after junk", 0)
+
+	// A panicking handler gives its slot back too.
+	pst := httptest.NewServer(httpapi.New(httpapi.Config{Store: st, Feed: panickyFeed{h}, Streams: streams}))
+	defer pst.Close()
+	for range 3 {
+		resp, err := pst.Client().Get(pst.URL + "/api/boards/lobby/events")
+		if err != nil || resp.StatusCode != http.StatusInternalServerError {
+			t.Fatalf("panicking stream: %v %v, want 500", resp, err)
+		}
+		resp.Body.Close()
+	}
+	waitOpen("after panics", 0)
 }

@@ -45,7 +45,7 @@ func NewMetrics() *Metrics {
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kairan_rejected_total",
 			Help: "Requests refused by a guard: rate_limited, streams_full, streams_client, blocked."}, []string{"reason"}),
 		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kairan_http_request_duration_seconds",
-			Help:    "HTTP request durations by route pattern (streams count until they end).",
+			Help:    "HTTP request durations by route pattern (long polls until they answer; SSE streams until they are handed to their own goroutines).",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10, 30, 120}},
 			[]string{"route", "method"}),
 	}

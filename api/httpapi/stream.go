@@ -64,14 +64,22 @@ func (a *api) events(w http.ResponseWriter, r *http.Request) {
 	if cursor == "" {
 		cursor = r.URL.Query().Get("cursor")
 	}
-	sub, ok := a.subscribe(w, r, cursor)
-	if !ok {
-		return
-	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
+	if r.Method == http.MethodHead {
+		// The headers only: a HEAD has no body to stream, and holding it
+		// open would hold a subscription no write could ever end.
+		if err := shared.ValidateBoard(r.PathValue("board")); err != nil {
+			a.writeError(w, r, err)
+		}
+		return
+	}
+	sub, ok := a.subscribe(w, r, cursor)
+	if !ok {
+		return
+	}
 	// Most streams leave net/http here and live on in a goroutine of their
 	// own with a fraction of the memory (see detach.go).
 	if a.detach(w, r, sub) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -43,6 +45,8 @@ type batcher struct {
 	quit chan struct{}
 	exit chan struct{}
 	stop sync.Once
+	// largest is the biggest batch committed so far (for tests).
+	largest atomic.Int64
 }
 
 func newBatcher(db *bun.DB) *batcher {
@@ -96,6 +100,9 @@ func (b *batcher) run() {
 				break drain
 			}
 		}
+		if n := int64(len(batch)); n > b.largest.Load() {
+			b.largest.Store(n)
+		}
 		b.commit(batch)
 	}
 }
@@ -108,14 +115,14 @@ func (b *batcher) commit(batch []*writeJob) {
 	errs := make([]error, len(batch))
 	err := b.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if len(batch) == 1 {
-			errs[0] = batch[0].fn(ctx, tx)
+			errs[0] = run(ctx, tx, batch[0])
 			return errs[0] // no savepoint needed: the transaction is the job's
 		}
 		for i, job := range batch {
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 				return fmt.Errorf("store: savepoint: %w", err)
 			}
-			errs[i] = job.fn(ctx, tx)
+			errs[i] = run(ctx, tx, job)
 			if errs[i] != nil {
 				if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
 					return fmt.Errorf("store: roll back savepoint: %w", err)
@@ -137,4 +144,17 @@ func (b *batcher) commit(batch []*writeJob) {
 			job.done <- errs[i]
 		}
 	}
+}
+
+// run calls the job's function. A panic in it becomes that job's error
+// (its savepoint is rolled back like any failed write's): no handler's
+// recover is above the batcher's goroutine, and one bad write must not
+// take the process and the rest of its batch with it.
+func run(ctx context.Context, tx bun.Tx, job *writeJob) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("store: write panicked: %v\n%s", v, debug.Stack())
+		}
+	}()
+	return job.fn(ctx, tx)
 }

@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/uptrace/bun"
 
 	"github.com/kairan/kairan/shared"
 )
@@ -62,6 +65,9 @@ func TestRefusedWritesInABatchRollBackAlone(t *testing.T) {
 	}
 	wg.Wait()
 	close(created)
+	if s.batch != nil && s.batch.largest.Load() < 2 {
+		t.Fatalf("the writes never shared a commit (largest batch %d): this test did not test batching", s.batch.largest.Load())
+	}
 
 	changes := allChanges(t, s)[before:]
 	if len(changes) != rounds {
@@ -96,5 +102,26 @@ func TestWritesAfterCloseFail(t *testing.T) {
 	s.Close()
 	if _, err := s.CreateTopic(context.Background(), NewTopic{Board: "b", Comment: "late"}); err == nil {
 		t.Fatal("a write after Close succeeded")
+	}
+}
+
+// TestPanickingWriteFailsAlone: a write that panics is answered with an
+// error and rolled back; the process and the other writes carry on.
+func TestPanickingWriteFailsAlone(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	err := s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(&topicRow{Board: "b", Comment: "half-done", OwnerHash: "x"}).Exec(ctx); err != nil {
+			return err
+		}
+		panic("a bug in a write")
+	})
+	if err == nil || !strings.Contains(err.Error(), "a bug in a write") {
+		t.Fatalf("err = %v, want the panic as an error", err)
+	}
+	mustCreate(t, s, "b", "after the panic")
+	snap, err := s.Snapshot(ctx, "b", 10)
+	if err != nil || len(snap.Topics) != 1 || snap.Topics[0].Comment != "after the panic" {
+		t.Fatalf("board %+v, %v; want only the later post (the panicked write rolled back)", snap.Topics, err)
 	}
 }

@@ -100,7 +100,9 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx bun.T
 	if s.batch != nil {
 		return s.batch.do(ctx, fn)
 	}
-	return s.writer.RunInTx(ctx, nil, fn)
+	return s.writer.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		return run(ctx, tx, &writeJob{fn: fn}) // a panic fails the write alike
+	})
 }
 
 // Close closes the pools.
