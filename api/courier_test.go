@@ -687,3 +687,47 @@ func TestCourierRunReturnsWhenCancelled(t *testing.T) {
 		}
 	})
 }
+
+// TestCourierHonoursRetryAfter: after a 429 with Retry-After, the next
+// request waits that long even when new ops are queued and the courier is
+// kicked meanwhile (a rate-limited client asking sooner is only refused
+// again); then everything is delivered, once, in order.
+func TestCourierHonoursRetryAfter(t *testing.T) {
+	m := startServer(t)
+	times := make(chan time.Time, 64)
+	edge := newCourierEdge(t, m, func(w http.ResponseWriter, r *http.Request, n int) bool {
+		times <- time.Now()
+		if n == 1 {
+			w.Header().Set("Retry-After", "1")
+			answerError(w, http.StatusTooManyRequests, shared.CodeRateLimited, "Slow down.")
+			return true
+		}
+		return false
+	})
+	r := runCourier(t, edge.URL, sync.Outbox{}) // backoff 10–100 ms: far below the Retry-After
+	ops := []sync.Op{
+		{Key: sync.NewKey(), Kind: sync.OpPost, Board: "lobby", Comment: "refused first"},
+		{Key: sync.NewKey(), Kind: sync.OpPost, Board: "lobby", Comment: "queued during the wait"},
+	}
+	r.c.Enqueue(ops[0])
+	first := <-times
+	r.c.Enqueue(ops[1])
+	for range 5 {
+		r.c.Kick()
+	}
+	sent := r.untilSent(t, 2)
+	second := <-times
+	if wait := second.Sub(first); wait < time.Second {
+		t.Fatalf("the courier asked again %v after a Retry-After of 1 s", wait)
+	}
+	for i, s := range sent {
+		if s.op.Key != ops[i].Key {
+			t.Fatalf("delivered %d = %+v, want %+v", i, s.op, ops[i])
+		}
+	}
+	for _, op := range ops {
+		if n := countTopics(t, m.URL(), "lobby", op.Comment); n != 1 {
+			t.Fatalf("%q is on the server %d times", op.Comment, n)
+		}
+	}
+}

@@ -68,18 +68,26 @@ func (c *Courier) Run(ctx context.Context) {
 	failures := 0
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	// notBefore is the server's Retry-After (a rate limit, a restart): a
+	// floor for the next request that new ops and Kicks do not lift,
+	// since asking sooner would only be refused again.
+	var notBefore time.Time
 	for {
 		var retry <-chan time.Time
-		if op, ok := c.outbox.Next(); ok {
+		if wait := time.Until(notBefore); wait > 0 {
+			timer.Reset(wait)
+			retry = timer.C
+		} else if op, ok := c.outbox.Next(); ok {
 			sent, transient, after := c.send(ctx, op)
 			switch {
 			case sent:
 				failures = 0
 				continue
 			case transient:
-				// The server's Retry-After (a rate limit, a restart) is a
-				// floor: asking sooner would only be refused again.
 				failures++
+				if after > 0 {
+					notBefore = time.Now().Add(after)
+				}
 				timer.Reset(max(c.backoff(failures), after))
 				retry = timer.C
 			}
