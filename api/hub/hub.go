@@ -108,11 +108,14 @@ func (h *Hub) Notify(seq int64) {
 	}
 }
 
-// Close ends every subscription with ErrClosed and stops the loop.
+// Close ends every subscription with ErrClosed and stops the loop. Every
+// call returns only once the loop has stopped, so a caller may close the
+// log next (shutdown calls Close twice, concurrently).
 func (h *Hub) Close() {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
+		<-h.exit
 		return
 	}
 	h.closed = true
