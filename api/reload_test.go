@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -46,5 +48,31 @@ func TestReloadBlocklist(t *testing.T) {
 	}
 	if err := post("eggs again"); shared.ErrorCode(err) != shared.CodeBlocked {
 		t.Fatalf("after a failed reload: %v, want the old list still blocking", err)
+	}
+}
+
+// TestPprofListensOnItsOwnPort: the profiler answers on --pprof-addr and
+// not on the public listener; a taken profiler port fails the start.
+func TestPprofListensOnItsOwnPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	m := startServer(t, func(c *config.Config) { c.PprofAddr = addr })
+	if resp, err := http.Get("http://" + addr + "/debug/pprof/cmdline"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("profiler: %v %v", resp, err)
+	}
+	if resp, err := http.Get(m.URL() + "/debug/pprof/cmdline"); err != nil || resp.StatusCode == 200 {
+		t.Fatalf("the public listener serves the profiler: %v %v", resp, err)
+	}
+	cfg := m.Config
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DB = filepath.Join(t.TempDir(), "second.db")
+	second := &Main{Config: cfg, Logger: m.Logger}
+	if err := second.Open(context.Background()); err == nil {
+		second.Close()
+		t.Fatal("a second server started with the profiler's port taken")
 	}
 }

@@ -89,8 +89,16 @@ func (m *Main) Open(ctx context.Context) error {
 		Blocklist:   blocked,
 		BodyTimeout: m.Config.ReadTimeout,
 	})
+	// The profiler's port first: a bad --pprof-addr fails before the
+	// public listener ever answers.
+	if m.stopPprof, err = m.servePprof(); err != nil {
+		m.hub.Close()
+		m.store.Close()
+		return err
+	}
 	m.ln, err = net.Listen("tcp", m.Config.Addr)
 	if err != nil {
+		m.stopPprof()
 		m.hub.Close()
 		m.store.Close()
 		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
@@ -111,13 +119,6 @@ func (m *Main) Open(ctx context.Context) error {
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(m.ln) }()
 	m.stopPruning = m.pruneHistory()
-	if m.stopPprof, err = m.servePprof(); err != nil {
-		m.server.Close()
-		m.hub.Close()
-		m.stopPruning()
-		m.store.Close()
-		return err
-	}
 	m.stopListening = func() {}
 	if dialect == store.Postgres {
 		// Other replicas write too: their commits reach this hub through
