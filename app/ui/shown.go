@@ -1,8 +1,8 @@
 package ui
 
 import (
-	"cmp"
 	"slices"
+	"sort"
 
 	"github.com/kairan/kairan/app/sync"
 	"github.com/kairan/kairan/shared"
@@ -18,6 +18,13 @@ type shownTopic struct {
 	shared.Topic
 	state string // "", "saving" (edit queued), "deleting" (delete queued)
 }
+
+// newestFirst orders topics by descending id.
+type newestFirst []shownTopic
+
+func (s newestFirst) Len() int           { return len(s) }
+func (s newestFirst) Less(i, j int) bool { return s[i].ID > s[j].ID }
+func (s newestFirst) Swap(i, j int)      { s[i], s[j] = s[j], s[i] }
 
 // shown merges replica and overlays, newest first.
 func (p *BoardPage) shown() []shownTopic {
@@ -47,11 +54,14 @@ func (p *BoardPage) shown() []shownTopic {
 			states[op.TopicID] = "deleting"
 		}
 	}
-	out := make([]shownTopic, 0, len(byID))
+	out := make(newestFirst, 0, len(byID))
 	for id, t := range byID {
 		out = append(out, shownTopic{Topic: t, state: states[id]})
 	}
-	slices.SortFunc(out, func(a, b shownTopic) int { return cmp.Compare(b.ID, a.ID) })
+	// sort.Sort, not slices.SortFunc: sort's code is in app.wasm anyway,
+	// while slices.SortFunc would add a sort specialised to shownTopic
+	// (~25 KB raw, ~5 KB brotli).
+	sort.Sort(out)
 	return out
 }
 
