@@ -3,7 +3,6 @@ package sync
 import (
 	"context"
 	crand "crypto/rand"
-	"errors"
 	"math/rand/v2"
 	"time"
 
@@ -141,8 +140,7 @@ func (c *Courier) send(ctx context.Context, op Op) (sent, transient bool, after 
 		}
 		return true, false, 0
 	case ctx.Err() != nil || Transient(err): // including our own timeout
-		var e *shared.Error
-		if errors.As(err, &e) {
+		if e := shared.AsError(err); e != nil {
 			after = e.RetryAfter
 		}
 		return false, true, after
