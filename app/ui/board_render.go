@@ -77,7 +77,7 @@ func (p *BoardPage) renderHeader() app.UI {
 		app.H1().Class("board-name").Text(p.Board),
 		app.If(p.Invalid == "" && p.Status.Mode != "", func() app.UI {
 			return app.Span().ID("status").Class("status", statusClass(p.Status.Mode)).
-				Attr("role", "status").Attr("data-tab", map[bool]string{true: "leader", false: "follower"}[p.Leader]).
+				Attr("role", "status").Attr("data-tab", pick(p.Leader, "leader", "follower")).
 				Text(StatusText(p.Status, p.Now))
 		}),
 		app.Form().Class("go").OnSubmit(p.onGoBoard).Body(
@@ -99,7 +99,7 @@ func (p *BoardPage) renderForm() app.UI {
 			app.Input().ID("author").Type("text").Class("author-input").Placeholder("Name (optional)").
 				Attr("aria-label", "Your name").MaxLength(shared.MaxAuthorChars).
 				Value(p.Author).OnInput(p.ValueTo(&p.Author)),
-			app.Span().Class("count").Class(map[bool]string{true: "over"}[n > shared.MaxCommentChars]).
+			app.Span().Class("count").Class(pick(n > shared.MaxCommentChars, "over", "")).
 				Text(strconv.Itoa(n)+"/"+strconv.Itoa(shared.MaxCommentChars)),
 			p.renderPostButton(),
 		),
@@ -136,7 +136,7 @@ func (p *BoardPage) renderQueuedPost(op sync.Op) app.UI {
 	return app.Li().ID("op-"+op.Key).Class("topic", state).Body(
 		app.Div().Class("meta").Body(
 			app.Span().Class("author").Text(op.Author),
-			app.Span().Class("badge", state).Text(map[bool]string{true: "not posted", false: p.pendingText()}[failed]),
+			app.Span().Class("badge", state).Text(pick(failed, "not posted", p.pendingText())),
 		),
 		app.P().Class("comment").Text(op.Comment),
 		app.If(failed, func() app.UI {
@@ -149,6 +149,15 @@ func (p *BoardPage) renderQueuedPost(op sync.Op) app.UI {
 			)
 		}),
 	)
+}
+
+// pick returns a if cond, else b. (A map[bool]string literal reads the same
+// but builds a map on every render.)
+func pick(cond bool, a, b string) string {
+	if cond {
+		return a
+	}
+	return b
 }
 
 // pendingText says why a write waits.
