@@ -18,6 +18,7 @@ import (
 const (
 	authorKey = "kairan/author"
 	tokensKey = "kairan/tokens" // map "board/id" → owner token
+	// moderatorKey (moderate.go) holds the moderator token.
 )
 
 // BoardPage shows one board: the post form and the topics, newest first.
@@ -56,6 +57,12 @@ type BoardPage struct {
 	// Leader: this tab follows the board for all its tabs.
 	Leader bool
 
+	// ModToken is the moderator token while this person moderates (every
+	// topic then offers a delete); ModForm shows the form to enter it.
+	ModToken string
+	ModForm  bool
+	modDraft string
+
 	api      client.Client
 	replica  sync.Replica
 	tabs     *sync.Tabs
@@ -81,6 +88,8 @@ func (p *BoardPage) OnNav(ctx app.Context) {
 		return
 	}
 	ctx.LocalStorage().Get(authorKey, &p.Author)
+	p.ModToken = ""
+	ctx.LocalStorage().Get(moderatorKey, &p.ModToken)
 	p.Owned = loadOwned(ctx, p.Board)
 	p.Topics, p.Loaded, p.Error = nil, false, ""
 	p.startSync(ctx)
@@ -154,12 +163,19 @@ func (p *BoardPage) onSave(id int64) app.EventHandler {
 	}
 }
 
-func (p *BoardPage) onDelete(id int64) app.EventHandler {
+// onDelete deletes with the owner's token, or as moderator with the
+// moderator's. Tokens are read at the click: go-app may keep a handler
+// from an earlier render.
+func (p *BoardPage) onDelete(id int64, mod bool, question string) app.EventHandler {
 	return func(ctx app.Context, e app.Event) {
-		if !app.Window().Call("confirm", "Delete this topic for everyone?").Bool() {
+		if !app.Window().Call("confirm", question).Bool() {
 			return
 		}
-		p.enqueue(sync.Op{Kind: sync.OpDelete, Board: p.Board, TopicID: id, Token: p.Owned[id]})
+		token := p.Owned[id]
+		if mod {
+			token = p.ModToken
+		}
+		p.enqueue(sync.Op{Kind: sync.OpDelete, Board: p.Board, TopicID: id, Token: token})
 	}
 }
 
@@ -170,13 +186,18 @@ func (p *BoardPage) onDiscard(op sync.Op, edit bool) app.EventHandler {
 		if edit {
 			p.Draft = op.Comment
 		}
-		p.Outbox.Remove(op.Key) // shown at once; the courier confirms
-		switch c := p.courier.Load(); {
-		case p.tabs != nil:
-			p.tabs.Drop(op.Key)
-		case c != nil:
-			c.Discard(op.Key)
-		}
+		p.discard(op.Key)
+	}
+}
+
+// discard drops an op here at once and through the leader's courier.
+func (p *BoardPage) discard(key string) {
+	p.Outbox.Remove(key) // shown at once; the courier confirms
+	switch c := p.courier.Load(); {
+	case p.tabs != nil:
+		p.tabs.Drop(key)
+	case c != nil:
+		c.Discard(key)
 	}
 }
 

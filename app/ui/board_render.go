@@ -49,6 +49,7 @@ func statusClass(m sync.Mode) string {
 func (p *BoardPage) Render() app.UI {
 	return app.Div().Class("page").Body(
 		p.renderHeader(),
+		app.If(p.ModToken != "", p.renderModeration),
 		app.If(p.UpdateReady, func() app.UI {
 			return app.Div().ID("update").Class("update").Attr("role", "status").Body(
 				app.Span().Text("A new version of kairan is ready."),
@@ -68,6 +69,7 @@ func (p *BoardPage) Render() app.UI {
 				)
 			}),
 		),
+		app.If(p.ModToken == "" && p.Invalid == "", p.renderFooter),
 	)
 }
 
@@ -139,15 +141,21 @@ func (p *BoardPage) renderQueuedPost(op sync.Op) app.UI {
 			app.Span().Class("badge", state).Text(pick(failed, "not posted", p.pendingText())),
 		),
 		app.P().Class("comment").Text(op.Comment),
-		app.If(failed, func() app.UI {
-			return app.Div().Body(
-				app.P().Class("why").Text(op.Failed),
-				app.Div().Class("actions").Body(
-					app.Button().Type("button").Class("retry-edit").OnClick(p.onDiscard(op, true)).Text("Edit"),
-					app.Button().Type("button").Class("discard").OnClick(p.onDiscard(op, false)).Text("Discard"),
-				),
-			)
-		}),
+		app.If(failed, func() app.UI { return p.renderRefused(op, op.Failed) }),
+	)
+}
+
+// renderRefused says why the server refused op for good and lets the
+// person drop it; a post can go back into the form instead.
+func (p *BoardPage) renderRefused(op sync.Op, why string) app.UI {
+	return app.Div().Body(
+		app.P().Class("why").Text(why),
+		app.Div().Class("actions").Body(
+			app.If(op.Kind == sync.OpPost, func() app.UI {
+				return app.Button().Type("button").Class("retry-edit").OnClick(p.onDiscard(op, true), app.EventScope(op.Key)).Text("Edit")
+			}),
+			app.Button().Type("button").Class("discard").OnClick(p.onDiscard(op, false), app.EventScope(op.Key)).Text("Discard"),
+		),
 	)
 }
 
@@ -169,11 +177,17 @@ func (p *BoardPage) pendingText() string {
 	return "pending · sent when back online"
 }
 
+// renderTopic draws one topic. Its handlers capture the topic, and go-app
+// keeps a handler whose function is unchanged when a list item is reused
+// for another topic (a new topic on top shifts them all): the EventScope
+// of the topic's id makes it replace them, or a click would act on the
+// topic that was there before.
 func (p *BoardPage) renderTopic(st shownTopic) app.UI {
 	t := st.Topic
 	_, owned := p.Owned[t.ID]
 	editing := owned && p.EditingID == t.ID && st.state == ""
-	return app.Li().ID("topic-"+strconv.FormatInt(t.ID, 10)).Class("topic", st.state).Body(
+	failed := st.failed.Key != ""
+	return app.Li().ID("topic-"+strconv.FormatInt(t.ID, 10)).Class("topic", st.state).Class(pick(failed, "failed", "")).Body(
 		app.Div().Class("meta").Body(
 			app.Span().Class("author").Text(t.Author),
 			app.Time().Class("when").DateTime(t.CreatedAt.Format(time.RFC3339)).
@@ -183,7 +197,7 @@ func (p *BoardPage) renderTopic(st shownTopic) app.UI {
 			}),
 		),
 		app.If(editing, func() app.UI {
-			return app.Form().Class("edit").OnSubmit(p.onSave(t.ID)).Body(
+			return app.Form().Class("edit").OnSubmit(p.onSave(t.ID), app.EventScope(t.ID)).Body(
 				app.Textarea().Class("edit-text").Attr("aria-label", "Edit comment").Attr("rows", 3).
 					Text(p.EditDraft).OnInput(p.ValueTo(&p.EditDraft)),
 				app.Div().Class("actions").Body(
@@ -194,10 +208,20 @@ func (p *BoardPage) renderTopic(st shownTopic) app.UI {
 		}).Else(func() app.UI {
 			return app.P().Class("comment").Text(t.Comment)
 		}),
+		app.If(failed, func() app.UI {
+			return p.renderRefused(st.failed, pick(st.failed.Kind == sync.OpDelete, "Not deleted: ", "Not saved: ")+st.failed.Failed)
+		}),
 		app.If(owned && !editing && st.state == "", func() app.UI {
 			return app.Div().Class("actions").Body(
-				app.Button().Type("button").Class("edit-button").OnClick(p.onEdit(t.ID, t.Comment)).Text("Edit"),
-				app.Button().Type("button").Class("delete-button").OnClick(p.onDelete(t.ID)).Text("Delete"),
+				app.Button().Type("button").Class("edit-button").OnClick(p.onEdit(t.ID, t.Comment), app.EventScope(t.ID)).Text("Edit"),
+				app.Button().Type("button").Class("delete-button").
+					OnClick(p.onDelete(t.ID, false, "Delete this topic for everyone?"), app.EventScope(t.ID)).Text("Delete"),
+			)
+		}).ElseIf(p.ModToken != "" && !owned && st.state == "", func() app.UI {
+			return app.Div().Class("actions").Body(
+				app.Button().Type("button").Class("delete-button", "mod-delete").
+					OnClick(p.onDelete(t.ID, true, "Delete this topic by "+t.Author+" for everyone, as moderator?"), app.EventScope(t.ID)).
+					Text("Delete as moderator"),
 			)
 		}),
 	)

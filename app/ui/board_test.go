@@ -197,3 +197,87 @@ func TestDeliveredWritesShowUntilTheReplicaHasThem(t *testing.T) {
 		t.Fatalf("overlays after the replica caught up: sent %v deleted %v", p.Sent, p.Deleted)
 	}
 }
+
+func TestModeratorDeletesWhatOthersPosted(t *testing.T) {
+	p := page(topic(2, "bob", "theirs"), topic(1, "ann", "mine"))
+	p.Owned[1], p.ModToken = "owner", "moderator-token-0123"
+	mount(t, p)
+	// The bar under the header says so; the main part moves down one.
+	match(t, app.Div().ID("moderation").Class("moderation").Attr("role", "status"), p, 0, 1)
+	modTopic := func(i int, rest ...int) []int { return append([]int{0, 2, 0, 1, i}, rest...) }
+	match(t, app.Button().Type("button").Class("delete-button", "mod-delete").OnClick(noop), p, modTopic(0, 2, 0)...)
+	match(t, app.Text("Delete as moderator"), p, modTopic(0, 2, 0, 0)...)
+	// Their own topic keeps the owner's actions.
+	match(t, app.Text("Edit"), p, modTopic(1, 2, 0, 0)...)
+	match(t, app.Text("Delete"), p, modTopic(1, 2, 1, 0)...)
+	html := app.HTMLString(p)
+	if strings.Contains(html, p.ModToken) || strings.Contains(html, `id="moderate"`) {
+		t.Errorf("moderating, the page shows the token or the way in:\n%s", html)
+	}
+}
+
+func TestModerateIsOfferedDiscreetly(t *testing.T) {
+	p := mount(t, page(topic(1, "bob", "theirs")))
+	if html := app.HTMLString(p); strings.Contains(html, "mod-delete") || strings.Contains(html, `id="moderation"`) {
+		t.Errorf("not moderating, the page offers moderator deletes:\n%s", html)
+	}
+	match(t, app.Button().ID("moderate").Type("button").Class("link").OnClick(noop), p, 0, 2, 0)
+	p = page(topic(1, "bob", "theirs"))
+	p.ModForm = true
+	mount(t, p)
+	match(t, app.Input().ID("moderator-token").Type("password").Class("token-input").Placeholder("Moderator token").
+		Attr("aria-label", "Moderator token").Attr("autocomplete", "off").Required(true).OnInput(noop), p, 0, 2, 0, 0)
+}
+
+func TestRefusedModeratorTokenIsSaid(t *testing.T) {
+	p := page(topic(2, "bob", "theirs"), topic(1, "cy", "also theirs"))
+	p.ModToken = "wrong-token-0123456"
+	p.Outbox = sync.Outbox{Ops: []sync.Op{
+		{Key: "a", Kind: sync.OpDelete, Board: "lobby", TopicID: 2, Token: p.ModToken, Failed: "This token does not own topic 2."},
+	}}
+	mount(t, p)
+	match(t, app.Div().ID("moderation").Class("moderation", "refused").Attr("role", "alert"), p, 0, 1)
+	match(t, app.Text("The server did not accept the moderator token: nothing was deleted."), p, 0, 1, 0, 0)
+	// The topic stays, marked with the server's reason and a way to drop the delete.
+	match(t, app.Li().ID("topic-2").Class("topic", "failed"), p, 0, 2, 0, 1, 0)
+	match(t, app.Text("Not deleted: This token does not own topic 2."), p, 0, 2, 0, 1, 0, 2, 0, 0)
+	match(t, app.Text("Discard"), p, 0, 2, 0, 1, 0, 2, 1, 0, 0)
+	match(t, app.Li().ID("topic-1").Class("topic"), p, 0, 2, 0, 1, 1)
+}
+
+func TestModRefused(t *testing.T) {
+	const tok = "moderator-token-0123"
+	del := sync.Op{Kind: sync.OpDelete, TopicID: 1, Token: tok, Failed: "This token does not own topic 1."}
+	for _, tc := range []struct {
+		name  string
+		op    sync.Op
+		token string
+		want  bool
+	}{
+		{"refused delete with the token", del, tok, true},
+		{"not moderating", del, "", false},
+		{"refused with another token (an owner's, or one changed since)", del, "another-token-01234", false},
+		{"still pending", sync.Op{Kind: sync.OpDelete, Token: tok}, tok, false},
+		{"a refused edit", sync.Op{Kind: sync.OpEdit, Token: tok, Failed: "no"}, tok, false},
+	} {
+		if got := modRefused(tc.op, tc.token); got != tc.want {
+			t.Errorf("%s: modRefused = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestRefusedEditsAndDeletesShowOnTheirTopic(t *testing.T) {
+	p := page(topic(3, "ann", "mine"), topic(2, "ann", "also mine"), topic(1, "cy", "other"))
+	p.Outbox = sync.Outbox{Ops: []sync.Op{
+		{Key: "e", Kind: sync.OpEdit, Board: "lobby", TopicID: 3, Comment: "x", Failed: "Blocked."},
+		{Key: "d", Kind: sync.OpDelete, Board: "lobby", TopicID: 2, Failed: "Not yours."},
+		{Key: "o", Kind: sync.OpDelete, Board: "elsewhere", TopicID: 1, Failed: "Not yours."},
+	}}
+	got := p.shown()
+	if len(got) != 3 || got[0].failed.Key != "e" || got[1].failed.Key != "d" || got[2].failed.Key != "" {
+		t.Fatalf("shown = %+v", got)
+	}
+	if got[0].Comment != "mine" || got[0].state != "" || got[1].state != "" {
+		t.Errorf("a refused write changes how its topic shows: %+v", got[:2])
+	}
+}

@@ -16,7 +16,8 @@ import (
 // shownTopic is a topic as shown, with the state of a write on it.
 type shownTopic struct {
 	shared.Topic
-	state string // "", "saving" (edit queued), "deleting" (delete queued)
+	state  string  // "", "saving" (edit queued), "deleting" (delete queued)
+	failed sync.Op // an edit or delete of it the server refused (Key "" if none)
 }
 
 // newestFirst orders topics by descending id.
@@ -40,13 +41,15 @@ func (p *BoardPage) shown() []shownTopic {
 	for id := range p.Deleted {
 		delete(byID, id)
 	}
-	states := map[int64]string{}
+	states, failed := map[int64]string{}, map[int64]sync.Op{}
 	for _, op := range p.Outbox.Ops {
-		if op.Board != p.Board || op.Failed != "" {
+		if op.Board != p.Board {
 			continue
 		}
 		switch t, ok := byID[op.TopicID]; {
-		case !ok:
+		case !ok: // posts have no id yet
+		case op.Failed != "":
+			failed[op.TopicID] = op
 		case op.Kind == sync.OpEdit:
 			t.Comment = op.Comment
 			byID[op.TopicID], states[op.TopicID] = t, "saving"
@@ -56,7 +59,7 @@ func (p *BoardPage) shown() []shownTopic {
 	}
 	out := make(newestFirst, 0, len(byID))
 	for id, t := range byID {
-		out = append(out, shownTopic{Topic: t, state: states[id]})
+		out = append(out, shownTopic{Topic: t, state: states[id], failed: failed[id]})
 	}
 	// sort.Sort, not slices.SortFunc: sort's code is in app.wasm anyway,
 	// while slices.SortFunc would add a sort specialised to shownTopic
