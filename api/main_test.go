@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/andybalholm/brotli"
 
 	"github.com/kairan/kairan/api/config"
 	"github.com/kairan/kairan/app/client"
@@ -98,6 +101,21 @@ func TestWasmIsServedPrecompressed(t *testing.T) {
 	a := newAssets(os.DirFS("../web"))
 	if a.rawLen == 0 || a.wasm["br"] == nil || a.wasm["gzip"] == nil {
 		t.Fatal("web/app.wasm and its .br/.gz are not built: run `go tool task build` first")
+	}
+	// Both compressed files decode to app.wasm itself (the brotli one
+	// uses the format's largest window, 16 MiB).
+	raw, err := os.ReadFile("../web/app.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz, err := gzip.NewReader(bytes.NewReader(a.wasm["gzip"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]io.Reader{"br": brotli.NewReader(bytes.NewReader(a.wasm["br"])), "gzip": gz} {
+		if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, raw) {
+			t.Errorf("app.wasm.%s decodes to %d bytes (%v), want app.wasm's %d", name, len(got), err, len(raw))
+		}
 	}
 	for _, tc := range []struct{ accept, encoding string }{
 		{"gzip, deflate, br, zstd", "br"},

@@ -31,7 +31,12 @@ func compress(path string) error {
 	if err != nil {
 		return err
 	}
-	br := func(w io.Writer) io.WriteCloser { return brotli.NewWriterLevel(w, brotli.BestCompression) }
+	br := func(w io.Writer) io.WriteCloser {
+		// The largest window the format allows (16 MiB, RFC 7932): every
+		// brotli decoder handles it, and app.wasm repeats itself across
+		// more than the default 4 MiB.
+		return brotli.NewWriterOptions(w, brotli.WriterOptions{Quality: brotli.BestCompression, LGWin: 24})
+	}
 	gz := func(w io.Writer) io.WriteCloser {
 		z, _ := gzip.NewWriterLevel(w, gzip.BestCompression) // the level is valid
 		return z
