@@ -144,7 +144,10 @@ func TestWasmIsServedPrecompressed(t *testing.T) {
 		}
 	}
 	// The version is the build's: a hash of app.wasm, the same in every process.
-	page, _ := http.Get(m.URL() + "/")
+	page, err := http.Get(m.URL() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
 	page.Body.Close()
 	if etag := page.Header.Get("ETag"); etag != `"`+a.version()+`"` || a.version() == "no-wasm" {
 		t.Errorf("ETag = %s, want the wasm hash %q", etag, a.version())

@@ -78,15 +78,19 @@ func TestBinaryServesFromAnyDirectoryAndStopsOnSIGTERM(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	rest, _ := io.ReadAll(stderr)
+	// The log's rest is read beside the wait, so a server that ignores
+	// SIGTERM fails the test after 30 s instead of hanging it.
+	var rest []byte
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() { rest, _ = io.ReadAll(stderr); done <- cmd.Wait() }()
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Fatalf("exit after SIGTERM: %v\n%s", err, rest)
 		}
 	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-done
 		t.Fatalf("still running 30 s after SIGTERM\n%s", rest)
 	}
 	if !strings.Contains(string(rest), "shutting down") {

@@ -61,7 +61,10 @@ func TestManyWritersOnTwoReplicasNothingSkippedOrDoubled(t *testing.T) {
 	}
 	dsn, rs := startReplicas(t, 2)
 	b := rs[1]
-	head, _ := b.store.Head(context.Background())
+	head, err := b.store.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	var fs []*follower
 	for range 3 {
 		f := follow(t, b.URL(), "busy", sync.Replica{})
@@ -92,7 +95,10 @@ func TestManyWritersOnTwoReplicasNothingSkippedOrDoubled(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	want, _ := b.store.Head(context.Background())
+	want, err := b.store.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range fs {
 		f.until(t, 60*time.Second, "every change", func(r sync.Replica) bool {
 			c, _ := shared.ParseCursor(r.Cursor)

@@ -15,9 +15,7 @@ import (
 
 	"github.com/kairan/kairan/api/httpapi"
 	"github.com/kairan/kairan/api/hub"
-	"github.com/kairan/kairan/api/internal/pgtest"
 	"github.com/kairan/kairan/api/limit"
-	"github.com/kairan/kairan/api/store"
 )
 
 // TestDetachedStreamOnTheWire: an SSE stream taken over from net/http
@@ -26,12 +24,7 @@ import (
 // ends — connection closed, goroutines gone (Handler.Wait returns), stream
 // slot given back — when the hub closes.
 func TestDetachedStreamOnTheWire(t *testing.T) {
-	dialect, target := pgtest.Target(t)
-	st, err := store.Open(context.Background(), store.Options{Dialect: store.Dialect(dialect), Target: target})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	h, err := hub.New(context.Background(), hub.Config{Log: st, Heartbeat: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +75,8 @@ func TestDetachedStreamOnTheWire(t *testing.T) {
 	// Another stream while the one slot is held: refused.
 	if r, err := http.Get(srv.URL + "/api/boards/lobby/events"); err != nil || r.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("a second stream while the one slot is held: %v %v, want 503", r, err)
+	} else {
+		r.Body.Close()
 	}
 
 	h.Close()
@@ -106,12 +101,7 @@ func (panickyFeed) Subscribe(context.Context, string, string) (*hub.Subscription
 // request (treated as hanging up, not read on for ever), a handler that
 // panics — its stream slot and gauge come back.
 func TestStreamSlotsComeBack(t *testing.T) {
-	dialect, target := pgtest.Target(t)
-	st, err := store.Open(context.Background(), store.Options{Dialect: store.Dialect(dialect), Target: target})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	h, err := hub.New(context.Background(), hub.Config{Log: st, Heartbeat: time.Hour})
 	if err != nil {
 		t.Fatal(err)

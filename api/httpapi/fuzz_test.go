@@ -38,7 +38,6 @@ import (
 
 	"github.com/kairan/kairan/api/httpapi"
 	"github.com/kairan/kairan/api/hub"
-	"github.com/kairan/kairan/api/internal/pgtest"
 	"github.com/kairan/kairan/api/store"
 	"github.com/kairan/kairan/shared"
 )
@@ -195,16 +194,7 @@ type keyUse struct {
 
 func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	tb.Helper()
-	dialect, target := pgtest.Target(tb)
-	st, err := store.Open(context.Background(), store.Options{Dialect: store.Dialect(dialect), Target: target})
-	if err != nil {
-		tb.Fatalf("open store: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			tb.Errorf("close store: %v", err)
-		}
-	})
+	st := openStore(tb)
 	m := httpapi.NewMetrics()
 	h, err := hub.New(context.Background(), hub.Config{Log: st, Heartbeat: time.Hour, Metrics: m.Hub()})
 	if err != nil {
@@ -234,18 +224,6 @@ func (e *fuzzEnv) setupPost(tb testing.TB, board, comment string) created {
 	e.changes[board] = append(e.changes[board], seq.Seq)
 	e.lastID = max(e.lastID, c.Topic.ID)
 	return created{topic: c.Topic, token: c.OwnerToken}
-}
-
-// settle waits until the hub has fanned out everything in the log.
-func (e *fuzzEnv) settle(tb testing.TB) {
-	tb.Helper()
-	head := e.head(tb)
-	for deadline := time.Now().Add(patience); e.hub.Last() < head; {
-		if time.Now().After(deadline) {
-			tb.Fatalf("hub at %d, log at %d", e.hub.Last(), head)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 func (e *fuzzEnv) head(tb testing.TB) int64 {

@@ -29,8 +29,6 @@ import (
 
 	"github.com/kairan/kairan/api/httpapi"
 	"github.com/kairan/kairan/api/hub"
-	"github.com/kairan/kairan/api/internal/pgtest"
-	"github.com/kairan/kairan/api/store"
 	"github.com/kairan/kairan/shared"
 )
 
@@ -43,16 +41,7 @@ type hostileEnv struct {
 
 func newHostileEnv(t *testing.T) *hostileEnv {
 	t.Helper()
-	dialect, target := pgtest.Target(t)
-	st, err := store.Open(context.Background(), store.Options{Dialect: store.Dialect(dialect), Target: target})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
+	st := openStore(t)
 	m := httpapi.NewMetrics()
 	h, err := hub.New(context.Background(), hub.Config{Log: st, Heartbeat: time.Hour, Metrics: m.Hub()})
 	if err != nil {

@@ -43,22 +43,31 @@ type env struct {
 	st  *store.Store
 }
 
+// openStore opens a fresh store — SQLite, or PostgreSQL with
+// KAIRAN_STORE_DIALECT=pg — closed when the test ends (after the servers
+// started later, as cleanups run in reverse).
+func openStore(tb testing.TB) *store.Store {
+	tb.Helper()
+	dialect, target := pgtest.Target(tb)
+	st, err := store.Open(context.Background(), store.Options{Dialect: store.Dialect(dialect), Target: target})
+	if err != nil {
+		tb.Fatalf("open store: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			tb.Errorf("close store: %v", err)
+		}
+	})
+	return st
+}
+
 // newEnv opens a fresh SQLite store and serves the API on loopback. The
 // store's clock runs in a non-UTC zone with nanoseconds and moves 1.5 s on
 // every reading, so the tests can see that times go out in UTC, truncated
 // consistently, and that an edit is later than the post, without sleeping.
 func newEnv(t *testing.T, configure ...func(*httpapi.Config)) *env {
 	t.Helper()
-	dialect, target := pgtest.Target(t) // SQLite, or PostgreSQL with KAIRAN_STORE_DIALECT=pg
-	st, err := store.Open(context.Background(), store.Options{Dialect: store.Dialect(dialect), Target: target})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
+	st := openStore(t)
 	var ticks atomic.Int64
 	base := time.Date(2026, 5, 17, 23, 30, 0, 123456789, time.FixedZone("UTC+9", 9*3600))
 	st.Now = func() time.Time { return base.Add(time.Duration(ticks.Add(1)) * 1500 * time.Millisecond) }

@@ -26,7 +26,6 @@ import (
 
 	"github.com/kairan/kairan/api/httpapi"
 	"github.com/kairan/kairan/api/hub"
-	"github.com/kairan/kairan/api/internal/pgtest"
 	"github.com/kairan/kairan/api/store"
 	"github.com/kairan/kairan/shared"
 	"github.com/kairan/kairan/shared/sse"
@@ -78,16 +77,7 @@ func (l smallSendBuffers) Accept() (net.Conn, error) {
 // ends every stream), then the server, then the store.
 func newStreamEnv(t *testing.T, o hubOptions) *streamEnv {
 	t.Helper()
-	dialect, target := pgtest.Target(t) // SQLite, or PostgreSQL with KAIRAN_STORE_DIALECT=pg
-	st, err := store.Open(context.Background(), store.Options{Dialect: store.Dialect(dialect), Target: target})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
+	st := openStore(t)
 	if o.heartbeat == 0 {
 		o.heartbeat = time.Hour
 	}
@@ -436,7 +426,7 @@ func (e *streamEnv) waitMetric(t *testing.T, name string, ok func(float64) bool,
 // settle waits until the hub has fanned out every committed change, so a
 // subscription's replay reaches the head (writes wake the hub
 // asynchronously; changes it has not fanned out yet come live instead).
-func (e *streamEnv) settle(t *testing.T) {
+func (e *streamEnv) settle(t testing.TB) {
 	t.Helper()
 	head, err := e.st.Head(context.Background())
 	if err != nil {

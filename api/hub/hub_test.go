@@ -783,7 +783,13 @@ func TestClose(t *testing.T) {
 		})
 	}
 	for range 6 {
-		<-waiting
+		select {
+		case <-waiting:
+		case err := <-ended:
+			t.Fatalf("a subscription ended before closing: %v", err)
+		case <-time.After(patience):
+			t.Fatal("subscribers never got their first batch")
+		}
 	}
 	// A subscription that has not yet read its reset still gets it first.
 	pending, err := h.Subscribe(context.Background(), "board-0", "")
