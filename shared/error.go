@@ -65,6 +65,15 @@ func ErrorCode(err error) Code {
 	return CodeInternal
 }
 
+// Message is what a person reads for err: the server's sentence when err
+// is (or wraps) an *Error, else err's own text.
+func Message(err error) string {
+	if e := AsError(err); e != nil {
+		return e.Message
+	}
+	return err.Error()
+}
+
 // AsError returns the *Error that err is or wraps, or nil: errors.As with
 // an *Error target, written out because errors.As brings reflection code
 // into app.wasm that nothing else there needs (~48 KB raw, ~4 KB brotli).

@@ -53,3 +53,16 @@ func TestAsErrorAgreesWithErrorsAs(t *testing.T) {
 		}
 	}
 }
+
+func TestMessage(t *testing.T) {
+	e := Errorf(CodeForbidden, "Not yours.")
+	for err, want := range map[error]string{
+		e:                           "Not yours.",
+		fmt.Errorf("post: %w", e):   "Not yours.",
+		errors.New("network down"): "network down",
+	} {
+		if got := Message(err); got != want {
+			t.Errorf("Message(%v) = %q, want %q", err, got, want)
+		}
+	}
+}

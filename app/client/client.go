@@ -46,7 +46,6 @@ type request struct {
 	url     string
 	header  map[string]string
 	body    []byte
-	wantOK  int
 	decoded any
 }
 

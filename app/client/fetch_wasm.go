@@ -10,7 +10,8 @@ import (
 )
 
 // roundTrip calls the browser's fetch through go-app's JS interop. It
-// blocks the calling goroutine, so call it off the UI goroutine (ctx.Async).
+// blocks the calling goroutine, so call it off the UI goroutine (app/sync's
+// engine and courier run their own).
 // Unlike app.Value.Then, it also listens for rejection: an offline fetch
 // rejects and must not hang forever.
 func roundTrip(ctx context.Context, req request) (reply, error) {

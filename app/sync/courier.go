@@ -145,7 +145,7 @@ func (c *Courier) send(ctx context.Context, op Op) (sent, transient bool, after 
 		}
 		return false, true, after
 	default:
-		c.outbox.Fail(op.Key, message(err))
+		c.outbox.Fail(op.Key, shared.Message(err))
 		c.update()
 		return true, false, 0
 	}
@@ -160,13 +160,6 @@ func Transient(err error) bool {
 		return true
 	}
 	return false
-}
-
-func message(err error) string {
-	if e, ok := err.(*shared.Error); ok {
-		return e.Message
-	}
-	return err.Error()
 }
 
 // backoff is "equal jitter": at least half of BackoffMin, so a courier

@@ -80,7 +80,7 @@ func (p *BoardPage) OnNav(ctx app.Context) {
 	p.Board = boardFromPath(ctx.Page().URL().Path)
 	p.Invalid = ""
 	if err := shared.ValidateBoard(p.Board); err != nil {
-		p.Invalid = err.(*shared.Error).Message
+		p.Invalid = shared.Message(err)
 	}
 	ctx.Page().SetTitle(p.Board + " · kairan")
 	p.Now = time.Now()
@@ -132,7 +132,7 @@ func (p *BoardPage) OnDismount() {
 func (p *BoardPage) onPost(ctx app.Context, e app.Event) {
 	in := shared.CreateTopic{Author: p.Author, Comment: p.Draft}
 	if err := in.Normalize(); err != nil { // the server checks the same rules
-		p.Error = message(err)
+		p.Error = shared.Message(err)
 		return
 	}
 	ctx.LocalStorage().Set(authorKey, p.Author)
@@ -155,7 +155,7 @@ func (p *BoardPage) onSave(id int64) app.EventHandler {
 	return func(ctx app.Context, e app.Event) {
 		comment, err := shared.NormalizeComment(p.EditDraft)
 		if err != nil {
-			p.Error = message(err)
+			p.Error = shared.Message(err)
 			return
 		}
 		p.EditingID, p.EditDraft, p.Error = 0, "", ""
@@ -216,7 +216,7 @@ func (p *BoardPage) enqueue(op sync.Op) {
 
 func (p *BoardPage) onGoBoard(ctx app.Context, e app.Event) {
 	if err := shared.ValidateBoard(p.BoardGo); err != nil {
-		p.Error = message(err)
+		p.Error = shared.Message(err)
 		return
 	}
 	target := p.BoardGo
@@ -262,12 +262,4 @@ func (p *BoardPage) saveTokens(ctx app.Context, change func(map[string]string)) 
 	ctx.LocalStorage().Get(tokensKey, &all)
 	change(all)
 	ctx.LocalStorage().Set(tokensKey, all)
-}
-
-// message is what a person reads for an error.
-func message(err error) string {
-	if e, ok := err.(*shared.Error); ok {
-		return e.Message
-	}
-	return err.Error()
 }

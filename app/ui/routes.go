@@ -1,6 +1,6 @@
 // Package ui holds kairan's go-app components. They render only from their
-// fields; network and storage work runs in ctx.Async and comes back through
-// ctx.Dispatch. Routes is shared by the wasm client and the server, which
+// fields; network work runs in app/sync's goroutines (engine, courier) and
+// comes back through ctx.Dispatch. Routes is shared by the wasm client and the server, which
 // answers 404 for any path not registered here.
 package ui
 
