@@ -72,6 +72,20 @@ type api struct {
 	detached sync.WaitGroup
 }
 
+// Handler is the API's HTTP handler. Wait returns once every detached
+// stream has ended; the hub ends them when it closes.
+type Handler struct {
+	http.Handler
+	api *api
+}
+
+// Wait waits for the detached streams' goroutines to end.
+func (h *Handler) Wait() { h.api.detached.Wait() }
+
+// SetBlocklist replaces the blocklist for the writes that follow (the
+// operator edited the file and sent SIGHUP).
+func (h *Handler) SetBlocklist(l *blocklist.List) { h.api.blocklist.Store(l) }
+
 // New returns the whole HTTP handler: routes plus middleware.
 func New(c Config) *Handler {
 	a := &api{store: c.Store, feed: c.Feed, metrics: c.Metrics, log: c.Logger,

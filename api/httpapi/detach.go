@@ -7,7 +7,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/kairan/kairan/api/blocklist"
 	"github.com/kairan/kairan/api/hub"
 )
 
@@ -21,21 +20,8 @@ import (
 // in two small goroutines: one writes the events, one waits for the client
 // to hang up. The body is delimited by closing the connection (no chunked
 // framing), which every HTTP/1.1 client and proxy understands. Where the
-// connection cannot be taken (HTTP/2, HEAD) the stream is served in place.
-
-// Handler is the API's HTTP handler. Wait returns once every detached
-// stream has ended; the hub ends them when it closes.
-type Handler struct {
-	http.Handler
-	api *api
-}
-
-// Wait waits for the detached streams' goroutines to end.
-func (h *Handler) Wait() { h.api.detached.Wait() }
-
-// SetBlocklist replaces the blocklist for the writes that follow (the
-// operator edited the file and sent SIGHUP).
-func (h *Handler) SetBlocklist(l *blocklist.List) { h.api.blocklist.Store(l) }
+// connection cannot be taken (HTTP/2) the stream is served in place; a HEAD
+// never gets here (events answers it with the headers alone).
 
 // slot carries a stream-cap slot from capStreams to a detached stream,
 // which then releases it itself when it ends.
@@ -49,7 +35,7 @@ type slotKey struct{}
 // detach takes the connection over and serves sub from goroutines of its
 // own; false means it could not, and the caller serves the stream itself.
 func (a *api) detach(w http.ResponseWriter, r *http.Request, sub *hub.Subscription) bool {
-	if r.ProtoMajor != 1 || r.Method != http.MethodGet {
+	if r.ProtoMajor != 1 {
 		return false
 	}
 	// Counted before the hijack: once taken over, the connection is no

@@ -52,12 +52,7 @@ func (a *api) limitWrites(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.Method {
-		case http.MethodGet, http.MethodHead, http.MethodOptions:
-			next.ServeHTTP(w, r)
-			return
-		}
-		if !strings.HasPrefix(r.URL.Path, "/api/") || a.isModerator(bearer(r)) {
+		if isRead(r) || !strings.HasPrefix(r.URL.Path, "/api/") || a.isModerator(bearer(r)) {
 			// The moderator cleaning up a spam wave is not limited.
 			next.ServeHTTP(w, r)
 			return

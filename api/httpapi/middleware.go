@@ -31,8 +31,7 @@ func (a *api) sameOriginWrites(next http.Handler) http.Handler {
 				return
 			}
 		}
-		switch r.Method {
-		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		if isRead(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -43,6 +42,15 @@ func (a *api) sameOriginWrites(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isRead tells the methods that change nothing from writes.
+func isRead(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	return false
 }
 
 func ownOrigin(r *http.Request) string {
@@ -75,7 +83,8 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// Unwrap lets http.ResponseController reach Flush and deadlines.
+// Unwrap lets http.ResponseController reach Flush, deadlines and Hijack
+// (detached streams need it).
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // logRequests counts every request in the metrics and writes one access-log line per request at debug level (a

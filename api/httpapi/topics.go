@@ -54,11 +54,12 @@ func (a *api) createTopic(w http.ResponseWriter, r *http.Request) {
 	key, hasKey := r.Header["Idempotency-Key"]
 	nt := store.NewTopic{Board: board, Author: in.Author, Comment: in.Comment}
 	if hasKey {
-		if len(key) != 1 || shared.ValidateIdempotencyKey(key[0]) != nil {
-			a.writeError(w, r, shared.ValidateIdempotencyKey(""))
+		// Several headers join with ",", which no valid key holds.
+		nt.IdempotencyKey = strings.Join(key, ",")
+		if err := shared.ValidateIdempotencyKey(nt.IdempotencyKey); err != nil {
+			a.writeError(w, r, err)
 			return
 		}
-		nt.IdempotencyKey = key[0]
 	}
 	created, err := a.store.CreateTopic(r.Context(), nt)
 	if err != nil {

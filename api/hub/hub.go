@@ -7,7 +7,6 @@ package hub
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -28,10 +27,8 @@ type Log interface {
 
 // Metrics receives counts; nil fields are skipped.
 type Metrics struct {
-	Published   func(n int)     // changes read from the log and fanned out
-	Delivered   func(n int)     // change deliveries to subscribers
-	Dropped     func()          // slow subscribers dropped
-	Subscribers func(delta int) // subscriptions opened (+1) and closed (-1)
+	Published func(n int) // changes read from the log and fanned out
+	Dropped   func()      // slow subscribers dropped
 }
 
 // Config tunes a hub.
@@ -164,7 +161,7 @@ func (h *Hub) run() {
 			}
 		case <-h.wake:
 		}
-		if err := h.catchUp(); err != nil {
+		if err := h.CatchUp(); err != nil {
 			h.log.Error("hub: read changes; retrying", "err", err)
 			behind = true
 			continue
@@ -175,9 +172,7 @@ func (h *Hub) run() {
 
 // CatchUp reads every change after the last one fanned out and fans them
 // out now, in seq order, instead of waiting for the loop to be woken.
-func (h *Hub) CatchUp() error { return h.catchUp() }
-
-func (h *Hub) catchUp() error {
+func (h *Hub) CatchUp() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for {
@@ -196,11 +191,7 @@ func (h *Hub) fanOut(changes []shared.Change) {
 	// Encode outside the lock, once per change for all its subscribers.
 	events := make([]event, len(changes))
 	for i, c := range changes {
-		data, err := json.Marshal(c)
-		if err != nil {
-			panic(err) // shared types always marshal
-		}
-		events[i] = event{change: c, seq: seqOf(c.Cursor), json: data}
+		events[i] = event{change: c, seq: seqOf(c.Cursor), json: encode(c)}
 	}
 	h.mu.Lock()
 	for i := range events {
@@ -228,13 +219,12 @@ func (h *Hub) fanOut(changes []shared.Change) {
 }
 
 func (h *Hub) removeLocked(s *Subscription) {
-	if subs, ok := h.boards[s.board]; ok {
-		if _, ok := subs[s]; !ok {
-			return
-		}
-		delete(subs, s)
-		if len(subs) == 0 {
-			delete(h.boards, s.board)
-		}
+	subs := h.boards[s.board]
+	if _, ok := subs[s]; !ok {
+		return
+	}
+	delete(subs, s)
+	if len(subs) == 0 {
+		delete(h.boards, s.board)
 	}
 }

@@ -14,9 +14,9 @@ import (
 type Batch struct {
 	Reset   *shared.Snapshot
 	Changes []shared.Change
-	// JSON holds each change's wire encoding when the hub made it (live
-	// changes are encoded once for all subscribers); entries may be nil.
-	// Use Encoded.
+	// JSON holds each change's wire encoding when the hub made it: live
+	// changes are encoded once for all subscribers; replays come without
+	// (JSON is then shorter than Changes, or an entry is nil). Use Encoded.
 	JSON [][]byte
 }
 
@@ -26,7 +26,12 @@ func (b Batch) Encoded(i int) []byte {
 	if i < len(b.JSON) && b.JSON[i] != nil {
 		return b.JSON[i]
 	}
-	data, err := json.Marshal(b.Changes[i])
+	return encode(b.Changes[i])
+}
+
+// encode is a change's wire JSON.
+func encode(c shared.Change) []byte {
+	data, err := json.Marshal(c)
 	if err != nil {
 		panic(err) // shared types always marshal
 	}

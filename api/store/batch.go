@@ -115,14 +115,14 @@ func (b *batcher) commit(batch []*writeJob) {
 	errs := make([]error, len(batch))
 	err := b.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if len(batch) == 1 {
-			errs[0] = run(ctx, tx, batch[0])
+			errs[0] = run(ctx, tx, batch[0].fn)
 			return errs[0] // no savepoint needed: the transaction is the job's
 		}
 		for i, job := range batch {
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 				return fmt.Errorf("store: savepoint: %w", err)
 			}
-			errs[i] = run(ctx, tx, job)
+			errs[i] = run(ctx, tx, job.fn)
 			if errs[i] != nil {
 				if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
 					return fmt.Errorf("store: roll back savepoint: %w", err)
@@ -134,13 +134,11 @@ func (b *batcher) commit(batch []*writeJob) {
 		}
 		return nil
 	})
+	// A lone job's own error is the transaction's (it rolled back whole).
 	for i, job := range batch {
-		switch {
-		case len(batch) == 1:
+		if err != nil {
 			job.done <- err
-		case err != nil:
-			job.done <- err
-		default:
+		} else {
 			job.done <- errs[i]
 		}
 	}
@@ -150,11 +148,11 @@ func (b *batcher) commit(batch []*writeJob) {
 // (its savepoint is rolled back like any failed write's): no handler's
 // recover is above the batcher's goroutine, and one bad write must not
 // take the process and the rest of its batch with it.
-func run(ctx context.Context, tx bun.Tx, job *writeJob) (err error) {
+func run(ctx context.Context, tx bun.Tx, fn func(ctx context.Context, tx bun.Tx) error) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("store: write panicked: %v\n%s", v, debug.Stack())
 		}
 	}()
-	return job.fn(ctx, tx)
+	return fn(ctx, tx)
 }

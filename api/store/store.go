@@ -39,9 +39,11 @@ type Options struct {
 	MaxTopicsPerBoard int
 }
 
-// Store is kairan's database. Writes go through one writer connection
-// (SQLite allows one writer; queueing in Go is fairer than SQLite's busy
-// back-off), reads through a small pool of read-only connections.
+// Store is kairan's database. On SQLite, writes go through one writer
+// connection (SQLite allows one writer; queueing in Go is fairer than
+// SQLite's busy back-off), group-committed by the batcher (batch.go), and
+// reads through a small pool of read-only connections. On PostgreSQL one
+// pool serves both.
 type Store struct {
 	dialect Dialect
 	writer  *bun.DB
@@ -101,7 +103,7 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx bun.T
 		return s.batch.do(ctx, fn)
 	}
 	return s.writer.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		return run(ctx, tx, &writeJob{fn: fn}) // a panic fails the write alike
+		return run(ctx, tx, fn) // a panic fails the write alike
 	})
 }
 

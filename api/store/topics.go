@@ -52,7 +52,6 @@ func (s *Store) CreateTopic(ctx context.Context, in NewTopic) (Created, error) {
 func (s *Store) createTopic(ctx context.Context, in NewTopic) (Created, error) {
 	var out Created
 	err := s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
-		out = Created{}
 		if in.IdempotencyKey != "" {
 			replay, found, err := s.replay(ctx, tx, in)
 			if err != nil || found {
@@ -88,11 +87,12 @@ func (s *Store) createTopic(ctx context.Context, in NewTopic) (Created, error) {
 		}
 		// The created change comes last, so its seq is the transaction's
 		// highest: waking the feed with it covers the deletes too.
-		change, err := s.appendChange(ctx, tx, shared.ChangeCreated, row.topic())
+		topic := row.topic()
+		change, err := s.appendChange(ctx, tx, shared.ChangeCreated, topic)
 		if err != nil {
 			return err
 		}
-		out.CreatedTopic = shared.CreatedTopic{Topic: row.topic(), OwnerToken: token}
+		out.CreatedTopic = shared.CreatedTopic{Topic: topic, OwnerToken: token}
 		out.Change = change
 		return nil
 	})

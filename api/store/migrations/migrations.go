@@ -1,5 +1,6 @@
 // Package migrations holds kairan's schema as embedded SQL files. Each file
-// is a Go template rendered per dialect (see store.templateData), so SQLite
+// is a Go template rendered per dialect (the data is passed in store.migrate
+// with migrate.WithTemplateData), so SQLite
 // and PostgreSQL share one history of migrations.
 package migrations
 
