@@ -12,13 +12,13 @@ import (
 // assets serves /web/: app.wasm precompressed, everything else as files.
 // It is go-app's resource resolver too, so pages refer to /web/... as is.
 type assets struct {
-	files  http.Handler
+	files  http.Handler      // the FS under /web/
 	wasm   map[string][]byte // "" (raw), "br", "gzip"
 	rawLen int
 }
 
 func newAssets(web fs.FS) *assets {
-	a := &assets{files: http.FileServerFS(web), wasm: map[string][]byte{}}
+	a := &assets{files: http.StripPrefix("/web", http.FileServerFS(web)), wasm: map[string][]byte{}}
 	for enc, name := range map[string]string{"": "app.wasm", "br": "app.wasm.br", "gzip": "app.wasm.gz"} {
 		if b, err := fs.ReadFile(web, name); err == nil && len(b) > 0 {
 			a.wasm[enc] = b
@@ -43,7 +43,7 @@ func (a *assets) version() string {
 
 func (a *assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/web/app.wasm" {
-		http.StripPrefix("/web", a.files).ServeHTTP(w, r)
+		a.files.ServeHTTP(w, r)
 		return
 	}
 	enc := pickEncoding(r.Header.Get("Accept-Encoding"), a.wasm)

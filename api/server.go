@@ -73,6 +73,8 @@ func (m *Main) Open(ctx context.Context) error {
 	if assets.rawLen == 0 {
 		m.Logger.Warn("web/app.wasm is not built: the API works but the page cannot start; run `go tool task build`")
 	}
+	// The version hashes app.wasm (7.6 MB): once per start.
+	version := cmp.Or(m.version, assets.version())
 	metrics := httpapi.NewMetrics()
 	m.hub, err = hub.New(ctx, hub.Config{Log: m.store, Logger: m.Logger, Metrics: metrics.Hub()})
 	if err != nil {
@@ -82,7 +84,7 @@ func (m *Main) Open(ctx context.Context) error {
 	registerRoutes.Do(ui.Routes)
 	m.handler = httpapi.New(httpapi.Config{
 		Store: m.store, Feed: m.hub, Metrics: metrics, Logger: m.Logger, ModeratorToken: modToken,
-		AllowedOrigins: m.Config.AllowedOrigins, App: newPWA(assets, cmp.Or(m.version, assets.version())),
+		AllowedOrigins: m.Config.AllowedOrigins, App: newPWA(assets, version),
 		Writes:      limit.NewWrites(m.Config.RateLimit),
 		Streams:     limit.NewStreams(m.Config.MaxStreams, m.Config.MaxStreamsPerClient),
 		Proxies:     m.Config.TrustProxy,
@@ -129,7 +131,7 @@ func (m *Main) Open(ctx context.Context) error {
 		m.stopListening = func() { cancel(); <-done }
 	}
 	m.Logger.Info("kairan serving", "url", m.URL(), "db", string(dialect)+":"+redact(target),
-		"epoch", m.store.Epoch(), "version", assets.version(), "moderation", modToken != "",
+		"epoch", m.store.Epoch(), "version", version, "moderation", modToken != "",
 		"blocklist", blocked.Len(), "rate_limit", m.Config.RateLimit, "max_topics_per_board", m.Config.MaxTopicsPerBoard)
 	return nil
 }
@@ -176,7 +178,7 @@ func (m *Main) pruneHistory() (stop func()) {
 		for {
 			if through, err := m.store.PruneHistory(ctx, m.Config.History, m.Config.HistoryAge); err != nil && ctx.Err() == nil {
 				m.Logger.Warn("prune change log", "err", err)
-			} else {
+			} else if err == nil {
 				m.Logger.Debug("change log pruned", "through", through)
 			}
 			select {

@@ -78,7 +78,7 @@ func (w *Writes) sweep(now time.Time) {
 	w.sweepAt = max(1024, 2*len(w.clients))
 }
 
-// Clients is how many buckets are held (for tests and metrics).
+// Clients is how many buckets are held (for tests).
 func (w *Writes) Clients() int {
 	if w == nil {
 		return 0

@@ -43,7 +43,7 @@ database, and prints one table of figures against DESIGN.md's targets:
   c. 10,000 SSE subscribers, one post per second for 30 s
   d. write throughput: 32 and 64 writers flat out for 10 s, no subscribers
 
-It takes about four minutes (--quick: about one). Other work on the machine
+It takes about two and a half minutes (--quick: about one). Other work on the machine
 skews the figures; the table shows the load average before each scenario.
 
 Flags:

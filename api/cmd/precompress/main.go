@@ -1,7 +1,7 @@
 // Command precompress writes FILE.br (brotli, quality 11) and FILE.gz (gzip,
 // best) next to each FILE given, so the server can send app.wasm compressed
-// without compressing on every request. Outputs are skipped when they are
-// newer than their input.
+// without compressing on every request. (Taskfile's sources/generates skip
+// the run when app.wasm has not changed.)
 package main
 
 import (
@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/andybalholm/brotli"
 )
@@ -50,7 +51,7 @@ func compress(path string) error {
 // write goes through a temporary file so a failed run never leaves a
 // truncated file that the server would embed.
 func write(path string, raw []byte, newWriter func(io.Writer) io.WriteCloser) error {
-	tmp, err := os.CreateTemp(dirOf(path), ".precompress-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".precompress-*")
 	if err != nil {
 		return err
 	}
@@ -75,13 +76,4 @@ func size(path string) int64 {
 		return 0
 	}
 	return fi.Size()
-}
-
-func dirOf(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if path[i] == '/' {
-			return path[:i+1]
-		}
-	}
-	return "."
 }
