@@ -57,8 +57,8 @@ func TestAsErrorAgreesWithErrorsAs(t *testing.T) {
 func TestMessage(t *testing.T) {
 	e := Errorf(CodeForbidden, "Not yours.")
 	for err, want := range map[error]string{
-		e:                           "Not yours.",
-		fmt.Errorf("post: %w", e):   "Not yours.",
+		e:                          "Not yours.",
+		fmt.Errorf("post: %w", e):  "Not yours.",
 		errors.New("network down"): "network down",
 	} {
 		if got := Message(err); got != want {
