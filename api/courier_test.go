@@ -30,7 +30,8 @@ const courierWait = 20 * time.Second // only ever a failure deadline
 // courierRun is one native courier and what it reported.
 type courierRun struct {
 	c       *sync.Courier
-	updates chan sync.Outbox // every outbox it reported, in order
+	q       *sync.Queue      // the outbox it delivers
+	updates chan sync.Outbox // the outbox after every change of it
 	sent    chan courierSent
 	last    sync.Outbox // newest outbox seen by a wait (test goroutine only)
 	cancel  context.CancelFunc
@@ -46,12 +47,12 @@ type courierSent struct {
 func runCourier(t *testing.T, base string, saved sync.Outbox, tune ...func(*sync.Courier)) *courierRun {
 	t.Helper()
 	r := &courierRun{updates: make(chan sync.Outbox, 4096), sent: make(chan courierSent, 4096), last: saved.Clone(), done: make(chan struct{})}
-	r.c = sync.NewCourier(&client.Client{Base: base}, saved)
+	r.q = sync.NewQueue(saved, func() { r.updates <- r.q.Outbox() })
+	r.c = sync.NewCourier(&client.Client{Base: base}, r.q)
 	r.c.BackoffMin, r.c.BackoffMax = 10*time.Millisecond, 100*time.Millisecond
 	for _, tn := range tune {
 		tn(r.c)
 	}
-	r.c.OnUpdate = func(o sync.Outbox) { r.updates <- o }
 	r.c.OnSent = func(op sync.Op, created *shared.CreatedTopic, edited *shared.Topic) {
 		r.sent <- courierSent{op, created, edited}
 	}
@@ -261,7 +262,7 @@ func TestCourierDeliversWritesQueuedOfflineInOrder(t *testing.T) {
 		{Key: sync.NewKey(), Kind: sync.OpDelete, Board: "lobby", TopicID: b.Topic.ID, Token: b.OwnerToken},
 	}
 	for _, op := range ops {
-		r.c.Enqueue(op)
+		r.q.Add(op)
 	}
 	queued := r.untilOutbox(t, "all four ops queued", func(o sync.Outbox) bool { return len(o.Ops) == 4 })
 	for i, op := range queued.Ops {
@@ -329,7 +330,7 @@ func TestCourierLostAnswerStillPostsOnce(t *testing.T) {
 	})
 	r := runCourier(t, edge.URL, sync.Outbox{})
 	op := sync.Op{Key: sync.NewKey(), Kind: sync.OpPost, Board: "tunnel", Author: "ann", Comment: "through the tunnel"}
-	r.c.Enqueue(op)
+	r.q.Add(op)
 
 	s := r.untilSent(t, 1)[0]
 	rec := <-lost
@@ -415,7 +416,7 @@ func TestCourierMarksRefusalsFailedAndGoesOn(t *testing.T) {
 	long := sync.Op{Key: sync.NewKey(), Kind: sync.OpPost, Board: "lobby", Comment: tooLong} // past the UI's validation
 	after := sync.Op{Key: sync.NewKey(), Kind: sync.OpPost, Board: "lobby", Comment: "queued after the refusals"}
 	for _, op := range []sync.Op{edit, long, after} {
-		r.c.Enqueue(op)
+		r.q.Add(op)
 	}
 	if s := r.untilSent(t, 1)[0]; s.op.Key != after.Key || s.created == nil {
 		t.Fatalf("delivered %+v, want the post queued after the refusals", s)
@@ -434,7 +435,7 @@ func TestCourierMarksRefusalsFailedAndGoesOn(t *testing.T) {
 	// does not send them again.
 	r.c.Kick()
 	later := sync.Op{Key: sync.NewKey(), Kind: sync.OpPost, Board: "lobby", Comment: "queued later"}
-	r.c.Enqueue(later)
+	r.q.Add(later)
 	if s := r.untilSent(t, 1)[0]; s.op.Key != later.Key {
 		t.Fatalf("delivered %+v, want the later post", s.op)
 	}
@@ -458,12 +459,12 @@ func TestCourierMarksRefusalsFailedAndGoesOn(t *testing.T) {
 
 	// Discard removes a failed op, and only that one.
 	before := edge.total()
-	r.c.Discard(edit.Key)
+	r.q.Discard(edit.Key)
 	o = r.untilOutbox(t, "the edit discarded", func(o sync.Outbox) bool { return len(o.Ops) == 1 })
 	if o.Ops[0].Key != long.Key {
 		t.Fatalf("after discarding the edit: %+v", o.Ops)
 	}
-	r.c.Discard(long.Key)
+	r.q.Discard(long.Key)
 	r.untilOutbox(t, "an empty outbox", func(o sync.Outbox) bool { return len(o.Ops) == 0 })
 	if n := edge.total(); n != before {
 		t.Fatalf("discarding sent %d requests", n-before)
@@ -486,7 +487,7 @@ func TestCourierCountsADeleteOfAGoneTopicAsDelivered(t *testing.T) {
 		{Key: sync.NewKey(), Kind: sync.OpDelete, Board: "lobby", TopicID: 1 << 40, Token: "any"}, // never existed
 	}
 	for _, op := range ops {
-		r.c.Enqueue(op)
+		r.q.Add(op)
 	}
 	for i, s := range r.untilSent(t, 2) {
 		if s.op.Key != ops[i].Key {
@@ -546,7 +547,7 @@ func TestCourierRetriesTransientFailures(t *testing.T) {
 			})
 			r := runCourier(t, edge.URL, sync.Outbox{})
 			op := sync.Op{Key: sync.NewKey(), Kind: sync.OpPost, Board: "lobby", Comment: "delivered in the end"}
-			r.c.Enqueue(op)
+			r.q.Add(op)
 			s := r.untilSent(t, 1)[0]
 			if s.op.Key != op.Key || s.created == nil || s.created.Topic.Comment != op.Comment {
 				t.Fatalf("delivered %+v", s)
@@ -584,7 +585,7 @@ func TestCourierKickRetriesAtOnce(t *testing.T) {
 	})
 	r := runCourier(t, edge.URL, sync.Outbox{}, func(c *sync.Courier) { c.BackoffMin, c.BackoffMax = time.Hour, 2*time.Hour })
 	op := sync.Op{Key: sync.NewKey(), Kind: sync.OpPost, Board: "lobby", Comment: "sent on the kick"}
-	r.c.Enqueue(op)
+	r.q.Add(op)
 	select {
 	case <-failed:
 	case <-time.After(courierWait):
@@ -672,7 +673,7 @@ func TestCourierRunReturnsWhenCancelled(t *testing.T) {
 	})
 	t.Run("waiting out a backoff", func(t *testing.T) {
 		r := runCourier(t, edge.URL, sync.Outbox{}, slow)
-		r.c.Enqueue(op())
+		r.q.Add(op())
 		wait(t)
 		stopped(t, r)
 	})
@@ -709,9 +710,9 @@ func TestCourierHonoursRetryAfter(t *testing.T) {
 		{Key: sync.NewKey(), Kind: sync.OpPost, Board: "lobby", Comment: "refused first"},
 		{Key: sync.NewKey(), Kind: sync.OpPost, Board: "lobby", Comment: "queued during the wait"},
 	}
-	r.c.Enqueue(ops[0])
+	r.q.Add(ops[0])
 	first := <-times
-	r.c.Enqueue(ops[1])
+	r.q.Add(ops[1])
 	for range 5 {
 		r.c.Kick()
 	}

@@ -36,7 +36,7 @@ func TestReplicasSeeEachOthersWrites(t *testing.T) {
 	a, b := rs[0], rs[1]
 	sse := follow(t, b.URL(), "lobby", sync.Replica{})
 	polling := follow(t, b.URL(), "lobby", sync.Replica{}, func(e *sync.Engine) {
-		e.Stream = func(context.Context, string, func(), func(string, string)) error {
+		e.Stream = func(context.Context, string, sync.StreamEvents) error {
 			return fmt.Errorf("SSE disabled for this client") // so it long-polls
 		}
 	})

@@ -32,23 +32,34 @@ type follower struct {
 func follow(t *testing.T, base, board string, from sync.Replica, tune ...func(*sync.Engine)) *follower {
 	t.Helper()
 	f := &follower{updates: make(chan sync.Replica, 1), status: make(chan sync.Status, 64), changes: make(chan []shared.Change, 4096)}
-	f.engine = sync.NewEngine(&client.Client{Base: base}, board, from)
+	f.engine = sync.NewEngine(&client.Client{Base: base}, board, from.Cursor, from.SyncedAt)
 	f.engine.OpenTimeout, f.engine.BackoffMin, f.engine.BackoffMax = 2*time.Second, 20*time.Millisecond, 300*time.Millisecond
 	for _, tn := range tune {
 		tn(f.engine)
 	}
-	f.engine.OnUpdate = func(r sync.Replica, s sync.Status) {
+	// The replica is kept here the way a board session keeps it, from the
+	// engine's reports (Run's goroutine only).
+	rep := from.Clone()
+	rep.Board = board
+	newest := func() {
 		select { // keep only the newest replica
 		case <-f.updates:
 		default:
 		}
-		f.updates <- r
+		f.updates <- rep.Clone()
+	}
+	f.engine.OnReset = func(snap shared.Snapshot) { rep.Reset(snap); newest() }
+	f.engine.OnChanges = func(cs []shared.Change) {
+		rep.Apply(cs...)
+		f.changes <- slices.Clone(cs)
+		newest()
+	}
+	f.engine.OnStatus = func(s sync.Status) {
 		select {
 		case f.status <- s:
 		default:
 		}
 	}
-	f.engine.OnChanges = func(cs []shared.Change) { f.changes <- slices.Clone(cs) }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); f.engine.Run(ctx) }()
@@ -86,18 +97,18 @@ func (f *follower) drain() {
 	}
 }
 
-func (f *follower) untilMode(t *testing.T, d time.Duration, mode sync.Mode) {
+func (f *follower) untilLive(t *testing.T, d time.Duration, transport sync.Transport) {
 	t.Helper()
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
 	for {
 		select {
 		case s := <-f.status:
-			if s.Mode == mode {
+			if s.Mode == sync.Live && s.Transport == transport {
 				return
 			}
 		case <-deadline.C:
-			t.Fatalf("engine never reached %q", mode)
+			t.Fatalf("engine never went live over %q", transport)
 		}
 	}
 }
@@ -236,7 +247,7 @@ func TestFallsBackToLongPollingWhenSSEIsUnusable(t *testing.T) {
 	t.Cleanup(refusing.Close)
 
 	f := follow(t, refusing.URL, "lobby", sync.Replica{}, func(e *sync.Engine) { e.PollWait = 2 })
-	f.untilMode(t, 20*time.Second, sync.LivePolling)
+	f.untilLive(t, 20*time.Second, sync.Polling)
 	head, _ := m.store.Head(context.Background())
 	var want []string
 	for i := range 5 {

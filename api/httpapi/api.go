@@ -64,6 +64,7 @@ type api struct {
 	moderatorToken string
 	allowedOrigins map[string]bool
 	writes         *limit.Writes
+	modGuesses     *limit.Writes // wrong moderator tokens (moderator.go)
 	streams        *limit.Streams
 	proxies        limit.Proxies
 	blocklist      atomic.Pointer[blocklist.List] // swapped by SetBlocklist
@@ -90,7 +91,7 @@ func (h *Handler) SetBlocklist(l *blocklist.List) { h.api.blocklist.Store(l) }
 func New(c Config) *Handler {
 	a := &api{store: c.Store, feed: c.Feed, metrics: c.Metrics, log: c.Logger,
 		moderatorToken: c.ModeratorToken, allowedOrigins: map[string]bool{},
-		writes: c.Writes, streams: c.Streams, proxies: c.Proxies,
+		writes: c.Writes, modGuesses: newModGuesses(), streams: c.Streams, proxies: c.Proxies,
 		bodyTimeout: cmp.Or(c.BodyTimeout, defaultBodyTimeout)}
 	if a.metrics == nil {
 		a.metrics = NewMetrics()
@@ -114,6 +115,7 @@ func (a *api) routes(app http.Handler) http.Handler {
 	mux.HandleFunc("DELETE /api/boards/{board}/topics/{id}", a.deleteTopic)
 	mux.HandleFunc("GET /api/boards/{board}/events", a.capStreams(a.events))
 	mux.HandleFunc("GET /api/boards/{board}/changes", a.capStreams(a.changes))
+	mux.HandleFunc("GET /api/moderator", a.checkModerator)
 	mux.HandleFunc("GET /healthz", a.health)
 	mux.Handle("GET /metrics", a.metrics.handler())
 	mux.HandleFunc("/api/", a.unknownRoute)

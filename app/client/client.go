@@ -84,6 +84,13 @@ func (c *Client) Delete(ctx context.Context, board string, id int64, token strin
 		header: map[string]string{"Authorization": "Bearer " + token}})
 }
 
+// CheckModerator asks whether token is the server's moderator token: nil
+// when it is, a forbidden error when it is not.
+func (c *Client) CheckModerator(ctx context.Context, token string) error {
+	return c.do(ctx, request{method: "GET", url: c.Base + "/api/moderator",
+		header: map[string]string{"Authorization": "Bearer " + token}})
+}
+
 // Changes long-polls for the changes after cursor, waiting up to wait
 // seconds when there are none. An unusable cursor is answered with a reset.
 func (c *Client) Changes(ctx context.Context, board, cursor string, wait int) (shared.ChangesPage, error) {

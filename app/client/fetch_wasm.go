@@ -20,6 +20,11 @@ func roundTrip(ctx context.Context, req request) (reply, error) {
 		headers[k] = v
 	}
 	abort := app.Window().Get("AbortController").New()
+	untrack, ok := Track(abort)
+	if !ok {
+		return reply{}, errors.New("the page was left")
+	}
+	defer untrack()
 	opts := map[string]any{
 		"method":      req.method,
 		"headers":     headers,

@@ -10,51 +10,34 @@ import (
 	"github.com/kairan/kairan/shared"
 )
 
-// Courier delivers an outbox in order. Transient failures (no network,
+// Courier delivers a Queue in order. Transient failures (no network,
 // server unavailable, rate limited, its own fault) are retried with
 // backoff and at once on Kick; a refusal for good marks the op failed with
 // the server's message.
 type Courier struct {
 	Client *client.Client
-	// OnUpdate receives the outbox after every change of it (persist it).
-	OnUpdate func(Outbox)
+	Queue  *Queue
 	// OnSent reports a delivered op: the created topic and its owner token
-	// for a post, the topic for an edit, nothing for a delete.
+	// for a post, the topic for an edit, nothing for a delete. It runs on
+	// Run's goroutine after the op left the queue.
 	OnSent func(op Op, created *shared.CreatedTopic, edited *shared.Topic)
 
 	BackoffMin, BackoffMax time.Duration
 
-	outbox Outbox
-	queue  chan Op
-	drop   chan string
-	kick   chan struct{}
+	kick chan struct{}
 }
 
-// NewCourier starts from a saved outbox.
-func NewCourier(c *client.Client, saved Outbox) *Courier {
-	return &Courier{Client: c, outbox: saved.Clone(), queue: make(chan Op, 64),
-		drop: make(chan string, 16), kick: make(chan struct{}, 1),
+// NewCourier delivers q's ops.
+func NewCourier(c *client.Client, q *Queue) *Courier {
+	return &Courier{Client: c, Queue: q, kick: make(chan struct{}, 1),
 		BackoffMin: time.Second, BackoffMax: 30 * time.Second}
 }
 
 // NewKey returns a fresh idempotency key.
 func NewKey() string { return crand.Text() }
 
-// Enqueue adds an op (safe from any goroutine). A post without a key gets one.
-func (c *Courier) Enqueue(op Op) {
-	if op.Key == "" {
-		op.Key = NewKey()
-	}
-	if op.Queued.IsZero() {
-		op.Queued = time.Now()
-	}
-	c.queue <- op
-}
-
-// Discard removes an op, typically a failed one (safe from any goroutine).
-func (c *Courier) Discard(key string) { c.drop <- key }
-
 // Kick retries at once (the network came back, the stream reconnected).
+// Safe from any goroutine.
 func (c *Courier) Kick() {
 	select {
 	case c.kick <- struct{}{}:
@@ -72,11 +55,15 @@ func (c *Courier) Run(ctx context.Context) {
 	// since asking sooner would only be refused again.
 	var notBefore time.Time
 	for {
+		select { // what was added so far is seen by next below
+		case <-c.Queue.added:
+		default:
+		}
 		var retry <-chan time.Time
 		if wait := time.Until(notBefore); wait > 0 {
 			timer.Reset(wait)
 			retry = timer.C
-		} else if op, ok := c.outbox.Next(); ok {
+		} else if op, ok := c.Queue.next(); ok {
 			sent, transient, after := c.send(ctx, op)
 			switch {
 			case sent:
@@ -94,19 +81,14 @@ func (c *Courier) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case op := <-c.queue:
-			c.outbox.Add(op)
-			c.update()
-		case key := <-c.drop:
-			c.outbox.Remove(key)
-			c.update()
+		case <-c.Queue.added:
 		case <-c.kick:
 		case <-retry:
 		}
 	}
 }
 
-// send delivers one op; sent means it left the outbox (delivered, or
+// send delivers one op; sent means it left the queue (delivered, or
 // refused for good and marked failed: both end its sending). A transient
 // failure comes with the server's Retry-After, if it sent one.
 func (c *Courier) send(ctx context.Context, op Op) (sent, transient bool, after time.Duration) {
@@ -133,8 +115,7 @@ func (c *Courier) send(ctx context.Context, op Op) (sent, transient bool, after 
 	}
 	switch {
 	case err == nil:
-		c.outbox.Remove(op.Key)
-		c.update()
+		c.Queue.update(func(o *Outbox) { o.Remove(op.Key) })
 		if c.OnSent != nil {
 			c.OnSent(op, created, edited)
 		}
@@ -145,13 +126,22 @@ func (c *Courier) send(ctx context.Context, op Op) (sent, transient bool, after 
 		}
 		return false, true, after
 	default:
-		c.outbox.Fail(op.Key, shared.Message(err))
-		c.update()
+		c.Queue.update(func(o *Outbox) { o.Fail(op.Key, refusal(op, err)) })
 		return true, false, 0
 	}
 }
 
 const sendTimeout = 30 * time.Second
+
+// refusal is what the person reads about a write refused for good. A
+// moderator's delete refused as forbidden means the token was not the
+// moderator's; the server's message then speaks of owners and topic ids.
+func refusal(op Op, err error) string {
+	if op.Moderator && shared.ErrorCode(err) == shared.CodeForbidden {
+		return "The moderator token was not accepted, so this topic was not deleted."
+	}
+	return shared.Message(err)
+}
 
 // Transient reports whether a failed write may succeed if sent again.
 func Transient(err error) bool {
@@ -166,10 +156,4 @@ func Transient(err error) bool {
 // never hammers a server that answers 503 at once.
 func (c *Courier) backoff(n int) time.Duration {
 	return c.BackoffMin/2 + rand.N(ceiling(n, c.BackoffMin, c.BackoffMax)/2+1)
-}
-
-func (c *Courier) update() {
-	if c.OnUpdate != nil {
-		c.OnUpdate(c.outbox.Clone())
-	}
 }

@@ -63,6 +63,7 @@ type streamCall struct {
 	at      time.Time
 	ctx     context.Context
 	onOpen  func()
+	onBytes func()
 	onEvent func(typ, data string)
 	ops     chan func()
 	end     chan error
@@ -89,8 +90,11 @@ func (c *streamCall) send(t *testing.T, typ string, v any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.do(t, func() { c.onEvent(typ, string(data)) })
+	c.do(t, func() { c.onBytes(); c.onEvent(typ, string(data)) })
 }
+
+// ping sends the server's keep-alive comment: bytes, no event.
+func (c *streamCall) ping(t *testing.T) { t.Helper(); c.do(t, c.onBytes) }
 
 // given waits (in fake time) until the engine gives up on the stream.
 func (c *streamCall) given(t *testing.T) {
@@ -112,9 +116,13 @@ type update struct {
 
 // rig runs an engine on a fake SSE transport inside a synctest bubble.
 // Nothing here touches the network: SSEFailLimit is high so that the
-// engine never falls back to long polling.
+// engine never falls back to long polling. It keeps the replica the way a
+// board session does, from the engine's reports, and records an update
+// (replica and status) after each.
 type rig struct {
 	e       *Engine
+	rep     Replica // Run's goroutine only
+	status  Status
 	calls   chan *streamCall
 	updates chan update
 	changes chan []shared.Change
@@ -127,10 +135,12 @@ const testBase = "http://kairan.test"
 func newRig(t *testing.T, from Replica, tune func(*Engine)) *rig {
 	r := &rig{calls: make(chan *streamCall, 16), updates: make(chan update, 1024),
 		changes: make(chan []shared.Change, 1024), done: make(chan struct{})}
-	r.e = NewEngine(&client.Client{Base: testBase}, "lobby", from)
+	r.e = NewEngine(&client.Client{Base: testBase}, "lobby", from.Cursor, from.SyncedAt)
+	r.rep = from.Clone()
+	r.rep.Board = "lobby"
 	r.e.SSEFailLimit = 1000
-	r.e.Stream = func(ctx context.Context, url string, onOpen func(), onEvent func(typ, data string)) error {
-		c := &streamCall{url: url, at: time.Now(), ctx: ctx, onOpen: onOpen, onEvent: onEvent,
+	r.e.Stream = func(ctx context.Context, url string, on StreamEvents) error {
+		c := &streamCall{url: url, at: time.Now(), ctx: ctx, onOpen: on.Open, onBytes: on.Bytes, onEvent: on.Event,
 			ops: make(chan func()), end: make(chan error, 1)}
 		r.calls <- c
 		for {
@@ -144,8 +154,19 @@ func newRig(t *testing.T, from Replica, tune func(*Engine)) *rig {
 			}
 		}
 	}
-	r.e.OnUpdate = func(rep Replica, s Status) { r.updates <- update{rep, s} }
-	r.e.OnChanges = func(cs []shared.Change) { r.changes <- slices.Clone(cs) }
+	r.e.OnReset = func(snap shared.Snapshot) {
+		r.rep.Reset(snap)
+		r.updates <- update{r.rep.Clone(), r.status}
+	}
+	r.e.OnChanges = func(cs []shared.Change) {
+		r.rep.Apply(cs...)
+		r.changes <- slices.Clone(cs)
+		r.updates <- update{r.rep.Clone(), r.status}
+	}
+	r.e.OnStatus = func(s Status) {
+		r.status = s
+		r.updates <- update{r.rep.Clone(), s}
+	}
 	if tune != nil {
 		tune(r.e)
 	}
@@ -242,8 +263,8 @@ func TestEngineFollowsAnSSEStreamFromItsReset(t *testing.T) {
 		snap := shared.Snapshot{Board: "lobby", Cursor: "ep0ch.2", Topics: []shared.Topic{topic(2, "two", 0), topic(1, "one", 0)}}
 		c.send(t, "reset", snap)
 		u := r.last(t)
-		if u.s.Mode != LiveSSE || !u.s.LastLive.Equal(time.Now()) {
-			t.Fatalf("after the reset: status %+v, want %q, live now", u.s, LiveSSE)
+		if !liveOn(u.s, SSE) || !u.s.LastLive.Equal(time.Now()) {
+			t.Fatalf("after the reset: status %+v, want %q, live now", u.s, Live)
 		}
 		sameReplica(t, "after the reset", u.r, lobby("ep0ch.2", topic(2, "two", 0), topic(1, "one", 0)))
 		if got := r.applied(); len(got) != 0 {
@@ -261,32 +282,76 @@ func TestEngineFollowsAnSSEStreamFromItsReset(t *testing.T) {
 		}
 		us := r.drain()
 		for _, u := range us {
-			if u.s.Mode != LiveSSE {
+			if !liveOn(u.s, SSE) {
 				t.Fatalf("while changes arrive: status %+v", u.s)
 			}
 		}
 		u = us[len(us)-1]
 		sameReplica(t, "after the changes", u.r, lobby("ep0ch.5", topic(3, "three", 0), topic(1, "one, edited", 1)))
-		if !u.s.LastLive.Equal(time.Now()) {
-			t.Fatalf("LastLive %v, want the last event's time %v", u.s.LastLive, time.Now())
-		}
 		if got, want := cursors(r.applied()), cursors(changes); !slices.Equal(got, want) {
 			t.Fatalf("OnChanges saw %v, want %v", got, want)
 		}
 
-		// Events the engine cannot read change nothing.
-		c.do(t, func() { c.onEvent("change", "{not json") })
+		// Events of a kind the engine does not know are skipped.
 		c.do(t, func() { c.onEvent("gossip", `{"board":"lobby"}`) })
 		for _, u := range r.drain() {
-			sameReplica(t, "after unreadable events", u.r, lobby("ep0ch.5", topic(3, "three", 0), topic(1, "one, edited", 1)))
+			sameReplica(t, "after an unknown event", u.r, lobby("ep0ch.5", topic(3, "three", 0), topic(1, "one, edited", 1)))
 		}
 
-		// A live stream is not given up when OpenTimeout passes.
-		time.Sleep(10 * r.e.OpenTimeout)
+		// A live stream that keeps bringing bytes (the server's pings) is
+		// not given up, however long the board is quiet.
+		for range 10 {
+			time.Sleep(r.e.Silence - time.Second)
+			c.ping(t)
+		}
 		if c.ctx.Err() != nil {
 			t.Fatal("the engine closed a live stream")
 		}
 		r.noCall(t, "while live")
+
+		// A change the engine cannot read is never skipped (a later one
+		// would move the cursor past it): the stream ends and the engine
+		// resumes from the last change it applied.
+		c.do(t, func() { c.onEvent("change", "{not json") })
+		c.given(t)
+		for _, u := range r.drain() {
+			sameReplica(t, "after an unreadable change", u.r, lobby("ep0ch.5", topic(3, "three", 0), topic(1, "one, edited", 1)))
+		}
+		if c = r.next(t); c.url != testBase+"/api/boards/lobby/events?cursor=ep0ch.5" {
+			t.Fatalf("resumed at %q, want the last applied cursor", c.url)
+		}
+	})
+}
+
+// liveOn reports whether s is live over transport tr.
+func liveOn(s Status, tr Transport) bool { return s.Mode == Live && s.Transport == tr }
+
+// A stream that stays open but brings nothing — no event, no ping — for
+// Silence is dead (a phone that changed networks, a proxy holding the
+// connection): the engine leaves "live" and reconnects from its cursor.
+func TestEngineGivesUpOnASilentStream(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, lobby("ep0ch.1"), func(e *Engine) { e.BackoffMin, e.BackoffMax = time.Second, time.Second })
+		c := r.next(t)
+		c.open(t)
+		c.send(t, "change", change(2, shared.ChangeCreated, topic(2, "two", 0)))
+		lastByte := time.Now()
+		if u := r.last(t); !liveOn(u.s, SSE) {
+			t.Fatalf("status %+v, want live", u.s)
+		}
+		c.given(t)
+		if d := time.Since(lastByte); d != r.e.Silence {
+			t.Fatalf("a silent stream was given up %v after its last byte, want Silence (%v)", d, r.e.Silence)
+		}
+		if r.e.Silence != 35*time.Second {
+			t.Fatalf("default Silence %v, want 2.5 times the server's 14 s heartbeat", r.e.Silence)
+		}
+		if u := r.last(t); u.s.Mode != Reconnecting || !u.s.LastLive.Equal(lastByte) {
+			t.Fatalf("after the silence: status %+v, want reconnecting, last live at the last byte %v", u.s, lastByte)
+		}
+		if c := r.next(t); c.url != testBase+"/api/boards/lobby/events?cursor=ep0ch.2" {
+			t.Fatalf("reconnected to %q", c.url)
+		}
 	})
 }
 
@@ -310,7 +375,7 @@ func TestEngineGivesUpOnAStreamThatDoesNotGoLive(t *testing.T) {
 			t.Fatalf("a stream that opened without its reset was given up after %v, want OpenTimeout", d)
 		}
 		for _, u := range r.drain() {
-			if u.s.Mode == LiveSSE {
+			if u.s.Mode == Live {
 				t.Fatalf("a stream without its reset was shown live: %+v", u.s)
 			}
 		}
@@ -327,13 +392,13 @@ func TestEngineReconnectsFromTheLatestCursorAfterAnError(t *testing.T) {
 			t.Fatalf("stream URL %q, want %q", c.url, want)
 		}
 		c.open(t)
-		if u := r.last(t); u.s.Mode != LiveSSE {
-			t.Fatalf("a stream with a cursor that opened: status %+v, want %q", u.s, LiveSSE)
+		if u := r.last(t); !liveOn(u.s, SSE) {
+			t.Fatalf("a stream with a cursor that opened: status %+v, want %q", u.s, Live)
 		}
 		c.send(t, "change", change(8, shared.ChangeCreated, topic(2, "two", 0)))
 		c.send(t, "change", change(9, shared.ChangeUpdated, topic(1, "one, edited", 1)))
 		lastLive := time.Now()
-		time.Sleep(time.Minute)
+		time.Sleep(r.e.Silence / 2) // quiet, but not yet silent for too long
 		c.fail(errors.New("connection reset by peer"))
 
 		u := r.last(t)
@@ -377,22 +442,31 @@ func TestEngineKickEndsTheBackoffWait(t *testing.T) {
 
 func TestEngineShowsOfflineWhileTheDeviceIsOffline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var online atomic.Bool
-		r := newRig(t, lobby("ep0ch.1"), func(e *Engine) {
-			e.Online = online.Load
-			e.BackoffMin, e.BackoffMax = time.Second, time.Minute
-		})
-		r.next(t).fail(errors.New("network is unreachable"))
-		u := r.last(t)
-		if u.s.Mode != Offline || u.s.RetryAt.Before(time.Now()) {
-			t.Fatalf("failed while offline: status %+v, want %q with a RetryAt", u.s, Offline)
-		}
-
-		// Online again, and the server answers but the stream breaks:
-		// reconnecting, not offline.
-		online.Store(true)
-		r.e.Kick()
+		r := newRig(t, lobby("ep0ch.1"), func(e *Engine) { e.BackoffMin, e.BackoffMax = time.Second, time.Minute })
 		c := r.next(t)
+		c.open(t)
+		if u := r.last(t); !liveOn(u.s, SSE) {
+			t.Fatalf("status %+v, want live", u.s)
+		}
+		// The browser says the network is gone: offline at once, and the
+		// stream (which might hang on for a minute) is given up.
+		went := time.Now()
+		go r.e.Network(false)
+		c.given(t)
+		if u := r.last(t); u.s.Mode != Offline || time.Since(went) != 0 {
+			t.Fatalf("after the offline event: status %+v after %v, want %q at once", u.s, time.Since(went), Offline)
+		}
+		// No attempt while offline, however long.
+		time.Sleep(r.e.BackoffMax / 2)
+		r.noCall(t, "while offline")
+		// The network is back: a new stream at once, from the cursor.
+		back := time.Now()
+		go r.e.Network(true)
+		c = r.next(t)
+		if !c.at.Equal(back) || c.url != testBase+"/api/boards/lobby/events?cursor=ep0ch.1" {
+			t.Fatalf("back online at %v: stream %q at %v", back, c.url, c.at)
+		}
+		// Online, the server answers but the stream breaks: reconnecting.
 		c.open(t)
 		c.fail(errors.New("stream reset"))
 		if u := r.last(t); u.s.Mode != Reconnecting {
@@ -401,22 +475,19 @@ func TestEngineShowsOfflineWhileTheDeviceIsOffline(t *testing.T) {
 	})
 }
 
-// Online, but two attempts in a row get no answer at all (the server is
-// down or out of reach): that is offline to the person too.
-func TestEngineShowsOfflineWhenTheServerIsOutOfReach(t *testing.T) {
+// Online, but two attempts in a row get no answer at all: the server is
+// down or out of reach, which the person is told apart from being offline.
+func TestEngineShowsUnreachableWhenTheServerDoesNotAnswer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newRig(t, lobby("ep0ch.1"), func(e *Engine) {
-			e.Online = func() bool { return true }
-			e.BackoffMin, e.BackoffMax = time.Second, time.Minute
-		})
+		r := newRig(t, lobby("ep0ch.1"), func(e *Engine) { e.BackoffMin, e.BackoffMax = time.Second, time.Minute })
 		r.next(t).fail(errors.New("connection refused"))
 		if u := r.last(t); u.s.Mode != Reconnecting {
 			t.Fatalf("after one failed attempt: status %+v, want %q", u.s, Reconnecting)
 		}
 		r.e.Kick()
 		r.next(t).fail(errors.New("connection refused"))
-		if u := r.last(t); u.s.Mode != Offline {
-			t.Fatalf("after two failed attempts: status %+v, want %q", u.s, Offline)
+		if u := r.last(t); u.s.Mode != Unreachable || !u.s.RetryAt.After(time.Now()) {
+			t.Fatalf("after two failed attempts: status %+v, want %q with a retry time", u.s, Unreachable)
 		}
 	})
 }
@@ -430,7 +501,7 @@ func TestEngineRunReturnsPromptlyWhenCancelled(t *testing.T) {
 		{"while live", func(t *testing.T, r *rig) *streamCall {
 			c := r.next(t)
 			c.open(t)
-			if u := r.last(t); u.s.Mode != LiveSSE {
+			if u := r.last(t); !liveOn(u.s, SSE) {
 				t.Fatalf("status %+v", u.s)
 			}
 			return c
@@ -545,10 +616,10 @@ func TestEngineFallsBackToLongPollingAndRetriesSSE(t *testing.T) {
 	var applied []shared.Change
 	appliedCh := make(chan []shared.Change, 4096)
 
-	e := NewEngine(&client.Client{Base: srv.URL}, "lobby", Replica{})
+	e := NewEngine(&client.Client{Base: srv.URL}, "lobby", "", time.Time{})
 	e.OpenTimeout, e.SSEFailLimit, e.SSERetry, e.PollWait = openTimeout, 2, sseRetry, 1
 	e.BackoffMin, e.BackoffMax = time.Millisecond, 2*time.Millisecond
-	e.Stream = func(ctx context.Context, url string, onOpen func(), onEvent func(typ, data string)) error {
+	e.Stream = func(ctx context.Context, url string, on StreamEvents) error {
 		if streams.Add(1) == 3 {
 			holdForever.Store(true)
 		}
@@ -557,14 +628,17 @@ func TestEngineFallsBackToLongPollingAndRetriesSSE(t *testing.T) {
 		gaveUp <- edge{"gave up on " + url, time.Now()}
 		return ctx.Err()
 	}
-	e.OnUpdate = func(r Replica, s Status) {
+	rep, status := Replica{Board: "lobby"}, Status{} // Run's goroutine only
+	push := func() {
 		select {
-		case updates <- update{r, s}:
+		case updates <- update{rep.Clone(), status}:
 		default:
 			dropped.Add(1)
 		}
 	}
-	e.OnChanges = func(cs []shared.Change) { appliedCh <- slices.Clone(cs) }
+	e.OnReset = func(snap shared.Snapshot) { rep.Reset(snap); push() }
+	e.OnChanges = func(cs []shared.Change) { rep.Apply(cs...); appliedCh <- slices.Clone(cs); push() }
+	e.OnStatus = func(s Status) { status = s; push() }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); e.Run(ctx) }()
@@ -657,7 +731,7 @@ drain:
 		select {
 		case u := <-updates:
 			u.r.SyncedAt = time.Time{}
-			if u.s.Mode == LivePolling && reflect.DeepEqual(u.r, want) {
+			if liveOn(u.s, Polling) && reflect.DeepEqual(u.r, want) {
 				sawPolling = true
 			}
 		default:
@@ -665,7 +739,7 @@ drain:
 		}
 	}
 	if !sawPolling || dropped.Load() > 0 {
-		t.Fatalf("no update showed %q with %+v (%d updates dropped)", LivePolling, want, dropped.Load())
+		t.Fatalf("no update showed %q with %+v (%d updates dropped)", Live, want, dropped.Load())
 	}
 	for len(appliedCh) > 0 {
 		applied = append(applied, <-appliedCh...)

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"slices"
+	gosync "sync"
 	"time"
 )
 
@@ -19,14 +20,16 @@ const (
 // Idempotency-Key from the moment it is queued, so however often it is
 // sent — after a reload, after an answer was lost — it is created once.
 type Op struct {
-	Key     string    `json:"key"` // idempotency key of a post; the op's identity for all kinds
-	Kind    OpKind    `json:"kind"`
-	Board   string    `json:"board"`
-	TopicID int64     `json:"topic_id,omitempty"` // edit, delete
-	Author  string    `json:"author,omitempty"`   // post
-	Comment string    `json:"comment,omitempty"`  // post, edit
-	Token   string    `json:"token,omitempty"`    // edit, delete: the owner token
-	Queued  time.Time `json:"queued"`
+	Key     string `json:"key"` // idempotency key of a post; the op's identity for all kinds
+	Kind    OpKind `json:"kind"`
+	Board   string `json:"board"`
+	TopicID int64  `json:"topic_id,omitempty"` // edit, delete
+	Author  string `json:"author,omitempty"`   // post
+	Comment string `json:"comment,omitempty"`  // post, edit
+	Token   string `json:"token,omitempty"`    // edit, delete: the owner token (or the moderator's)
+	// Moderator: a delete made with the moderator token.
+	Moderator bool      `json:"moderator,omitempty"`
+	Queued    time.Time `json:"queued"`
 	// Failed is the server's message when it refused the write for good
 	// (too long, blocked, not yours); such an op is kept for the person to
 	// see and is never sent again.
@@ -75,4 +78,62 @@ func (o *Outbox) Fail(key, message string) {
 func (o Outbox) Clone() Outbox {
 	o.Ops = slices.Clone(o.Ops)
 	return o
+}
+
+// Queue is a tab's outbox, held once: the board session adds, discards and
+// shows its ops, the courier delivers them. Safe for concurrent use.
+type Queue struct {
+	mu      gosync.Mutex
+	outbox  Outbox
+	changed func() // after every change, outside the lock
+	added   chan struct{}
+}
+
+// NewQueue starts from a saved outbox. changed (may be nil) is called after
+// every change, from the goroutine that made it and outside the lock, so it
+// may read Outbox; two calls may overlap, so read the outbox, do not count
+// on the order of calls.
+func NewQueue(saved Outbox, changed func()) *Queue {
+	return &Queue{outbox: saved.Clone(), changed: changed, added: make(chan struct{}, 1)}
+}
+
+// Add queues op. An op without a key gets one; an op whose key is queued
+// already is ignored (a follower tab may hand the same write over twice).
+func (q *Queue) Add(op Op) {
+	if op.Key == "" {
+		op.Key = NewKey()
+	}
+	if op.Queued.IsZero() {
+		op.Queued = time.Now()
+	}
+	q.update(func(o *Outbox) { o.Add(op) })
+	select {
+	case q.added <- struct{}{}:
+	default:
+	}
+}
+
+// Discard drops the op with key (the person gave up on a refused write).
+func (q *Queue) Discard(key string) { q.update(func(o *Outbox) { o.Remove(key) }) }
+
+// Outbox returns a copy of the queued ops.
+func (q *Queue) Outbox() Outbox {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.outbox.Clone()
+}
+
+func (q *Queue) next() (Op, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.outbox.Next()
+}
+
+func (q *Queue) update(change func(*Outbox)) {
+	q.mu.Lock()
+	change(&q.outbox)
+	q.mu.Unlock()
+	if q.changed != nil {
+		q.changed()
+	}
 }

@@ -3,6 +3,9 @@ package sync
 import (
 	"context"
 	"slices"
+	gosync "sync"
+
+	"github.com/kairan/kairan/shared"
 )
 
 // A browser allows six connections per host over HTTP/1.1, so seven tabs
@@ -21,6 +24,10 @@ type Message struct {
 	Outbox  *Outbox  `json:"outbox,omitempty"`
 	Op      *Op      `json:"op,omitempty"`
 	Key     string   `json:"key,omitempty"`
+	// Changes since Base, when the state carries no whole Replica: a
+	// follower whose replica is not at Base asks for the whole (hello).
+	Changes []shared.Change `json:"changes,omitempty"`
+	Base    string          `json:"base,omitempty"`
 }
 
 // Channel connects the tabs of one board; a tab does not receive what it
@@ -49,35 +56,72 @@ type Tabs struct {
 	// Enqueue and Discard reach the leader's courier.
 	Enqueue func(Op)
 	Discard func(key string)
-	// OnState shows a follower what the leader has.
+	// OnState shows a follower what the leader says.
 	OnState func(Message)
-	// OnLeader reports that this tab has become the leader.
-	OnLeader func()
+	// OnHello tells the leader a tab joined (or lost track): its next
+	// state should carry the whole replica.
+	OnHello func()
+	// OnAck tells a follower the leader has queued one of its writes.
+	OnAck func(key string)
 
-	writes  chan Op
-	drops   chan string
-	publish chan Message
+	// Run's goroutine only:
+	leader   bool
+	state    Message // the leader's last state, for newcomers
+	unacked  []Op    // a follower's writes the leader has not confirmed
+	lastFrom string  // the leader the follower last heard
+	taken    map[string]bool
+
+	mu    gosync.Mutex
+	inbox []func(leader bool) // this tab's writes, drops and states, in order
+	wake  chan struct{}
 }
 
 // NewTabs returns a coordinator; set the callbacks, then Run it.
 func NewTabs(id, board string, ch Channel, elect Elector) *Tabs {
-	return &Tabs{ID: id, Board: board, Channel: ch, Elect: elect,
-		writes: make(chan Op, 64), drops: make(chan string, 16), publish: make(chan Message, 16)}
+	return &Tabs{ID: id, Board: board, Channel: ch, Elect: elect, wake: make(chan struct{}, 1)}
 }
 
-// Write queues op through the leader (safe from any goroutine).
-func (t *Tabs) Write(op Op) { t.writes <- op }
+// Write queues op through the leader. Safe from any goroutine; it never
+// blocks, so the caller may be the one Run's callbacks report to.
+func (t *Tabs) Write(op Op) { t.post(func(bool) { t.write(op) }) }
 
-// Drop discards an op through the leader (safe from any goroutine).
-func (t *Tabs) Drop(key string) { t.drops <- key }
+// Drop discards an op through the leader (safe from any goroutine, never blocks).
+func (t *Tabs) Drop(key string) { t.post(func(bool) { t.drop(key) }) }
+
+// Hello asks the leader for its whole state (safe from any goroutine,
+// never blocks).
+func (t *Tabs) Hello() {
+	t.post(func(bool) { t.Channel.Send(Message{Kind: "hello", From: t.ID}) })
+}
 
 // Publish shares the leader's state with the other tabs; followers' calls
-// are ignored (safe from any goroutine).
+// are ignored (safe from any goroutine, never blocks).
 func (t *Tabs) Publish(m Message) {
+	t.post(func(leader bool) {
+		if leader {
+			m.Kind, m.From = "state", t.ID
+			t.state = m
+			t.Channel.Send(m)
+		}
+	})
+}
+
+func (t *Tabs) post(f func(leader bool)) {
+	t.mu.Lock()
+	t.inbox = append(t.inbox, f)
+	t.mu.Unlock()
 	select {
-	case t.publish <- m:
-	default: // a newer state follows shortly; never block the UI
+	case t.wake <- struct{}{}:
+	default:
 	}
+}
+
+func (t *Tabs) take() []func(bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fs := t.inbox
+	t.inbox = nil
+	return fs
 }
 
 // Run takes part until ctx is done.
@@ -89,21 +133,8 @@ func (t *Tabs) Run(ctx context.Context) {
 			elected <- release
 		}
 	}()
-	var (
-		leader   bool
-		release  = func() {}
-		state    = Message{Kind: "state"}
-		unacked  []Op   // a follower's writes the leader has not confirmed
-		lastFrom string // the leader the follower last heard
-		// taken: keys the leader has queued, so a resent write is not queued twice
-		taken = map[string]bool{}
-	)
-	enqueue := func(op Op) {
-		if !taken[op.Key] {
-			taken[op.Key] = true
-			t.Enqueue(op)
-		}
-	}
+	release := func() {}
+	t.state, t.taken = Message{Kind: "state"}, map[string]bool{}
 	leadCtx, stopLead := context.WithCancel(ctx) // the leader's work ends with leadership
 	defer func() { stopLead(); release() }()
 	t.Channel.Send(Message{Kind: "hello", From: t.ID})
@@ -112,58 +143,77 @@ func (t *Tabs) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case release = <-elected:
-			leader = true
+			t.leader = true
 			t.Lead(leadCtx)
-			if t.OnLeader != nil {
-				t.OnLeader()
+			for _, op := range t.unacked { // what no leader confirmed is ours to send
+				t.enqueue(op)
 			}
-			for _, op := range unacked { // what no leader confirmed is ours to send
-				enqueue(op)
-			}
-			unacked = nil
-			state.From = t.ID
-			t.Channel.Send(state) // tell the others who leads now
-		case m := <-t.publish:
-			if leader {
-				m.Kind, m.From = "state", t.ID
-				state = m
-				t.Channel.Send(m)
-			}
-		case op := <-t.writes:
-			if leader {
-				enqueue(op)
-				continue
-			}
-			unacked = append(unacked, op)
-			t.Channel.Send(Message{Kind: "enqueue", From: t.ID, Op: &op})
-		case key := <-t.drops:
-			if leader {
-				t.Discard(key)
-			} else {
-				t.Channel.Send(Message{Kind: "discard", From: t.ID, Key: key})
+			t.unacked = nil
+			t.state.From = t.ID
+			t.Channel.Send(t.state) // tell the others who leads now
+		case <-t.wake:
+			for _, f := range t.take() {
+				f(t.leader)
 			}
 		case m := <-t.Channel.Messages():
-			switch {
-			case leader && m.Kind == "hello":
-				t.Channel.Send(state)
-			case leader && m.Kind == "enqueue" && m.Op != nil:
-				enqueue(*m.Op)
-				t.Channel.Send(Message{Kind: "ack", From: t.ID, Key: m.Op.Key})
-			case leader && m.Kind == "discard":
-				t.Discard(m.Key)
-			case !leader && m.Kind == "ack":
-				unacked = slices.DeleteFunc(unacked, func(op Op) bool { return op.Key == m.Key })
-			case !leader && m.Kind == "state":
-				if m.From != lastFrom { // a new leader: hand it what is unconfirmed
-					lastFrom = m.From
-					for _, op := range unacked {
-						t.Channel.Send(Message{Kind: "enqueue", From: t.ID, Op: &op})
-					}
-				}
-				if t.OnState != nil && m.Replica != nil {
-					t.OnState(m)
-				}
+			t.receive(m)
+		}
+	}
+}
+
+func (t *Tabs) receive(m Message) {
+	switch {
+	case t.leader && m.Kind == "hello":
+		if t.OnHello != nil {
+			t.OnHello() // the next Publish carries the whole state
+		} else {
+			t.Channel.Send(t.state)
+		}
+	case t.leader && m.Kind == "enqueue" && m.Op != nil:
+		t.enqueue(*m.Op)
+		t.Channel.Send(Message{Kind: "ack", From: t.ID, Key: m.Op.Key})
+	case t.leader && m.Kind == "discard":
+		t.Discard(m.Key)
+	case !t.leader && m.Kind == "ack":
+		t.unacked = slices.DeleteFunc(t.unacked, func(op Op) bool { return op.Key == m.Key })
+		if t.OnAck != nil {
+			t.OnAck(m.Key)
+		}
+	case !t.leader && m.Kind == "state":
+		if m.From != t.lastFrom { // a new leader: hand it what is unconfirmed
+			t.lastFrom = m.From
+			for _, op := range t.unacked {
+				t.Channel.Send(Message{Kind: "enqueue", From: t.ID, Op: &op})
 			}
 		}
+		if t.OnState != nil && (m.Replica != nil || m.Status != nil || len(m.Changes) > 0) {
+			t.OnState(m)
+		}
+	}
+}
+
+func (t *Tabs) write(op Op) {
+	if t.leader {
+		t.enqueue(op)
+		return
+	}
+	t.unacked = append(t.unacked, op)
+	t.Channel.Send(Message{Kind: "enqueue", From: t.ID, Op: &op})
+}
+
+func (t *Tabs) drop(key string) {
+	if t.leader {
+		t.Discard(key)
+	} else {
+		t.Channel.Send(Message{Kind: "discard", From: t.ID, Key: key})
+	}
+}
+
+// enqueue hands op to the leader's courier once, however often a follower
+// resends it.
+func (t *Tabs) enqueue(op Op) {
+	if !t.taken[op.Key] {
+		t.taken[op.Key] = true
+		t.Enqueue(op)
 	}
 }

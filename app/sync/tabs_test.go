@@ -1,10 +1,13 @@
-package sync
+package sync_test
 
 import (
 	"context"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/kairan/kairan/app/fake"
+	. "github.com/kairan/kairan/app/sync"
 )
 
 // tab is one Tabs under test, with what its callbacks saw.
@@ -18,7 +21,7 @@ type tab struct {
 	leadCtx chan context.Context
 }
 
-func openTab(t *testing.T, bus *MemoryBus, locks *MemoryLocks, id string) *tab {
+func openTab(t *testing.T, bus *fake.Bus, locks *fake.Locks, id string) *tab {
 	t.Helper()
 	x := &tab{led: make(chan struct{}), queued: make(chan Op, 64), states: make(chan Message, 64), leadCtx: make(chan context.Context, 1)}
 	x.t = NewTabs(id, "lobby", bus.Open(), locks.Elect)
@@ -56,18 +59,18 @@ func isLeader(x *tab) bool {
 }
 
 func TestOneTabLeadsAndTheOthersHearIt(t *testing.T) {
-	bus, locks := NewMemoryBus(), NewMemoryLocks()
+	bus, locks := fake.NewBus(), fake.NewLocks()
 	first := openTab(t, bus, locks, "first")
 	<-first.led
 	others := []*tab{openTab(t, bus, locks, "second"), openTab(t, bus, locks, "third")}
 	// Each newcomer says hello; the leader answers with its state. Publish
 	// a state so there is something to hear.
 	r := Replica{Board: "lobby", Cursor: "e.7"}
-	s := Status{Mode: LiveSSE}
+	s := Status{Mode: Live}
 	first.t.Publish(Message{Replica: &r, Status: &s})
 	for _, o := range others {
 		m := within(t, o.states, "the leader's state")
-		if m.From != "first" || m.Replica.Cursor != "e.7" || m.Status.Mode != LiveSSE {
+		if m.From != "first" || m.Replica.Cursor != "e.7" || m.Status.Mode != Live {
 			t.Fatalf("follower heard %+v", m)
 		}
 		if isLeader(o) {
@@ -77,7 +80,7 @@ func TestOneTabLeadsAndTheOthersHearIt(t *testing.T) {
 }
 
 func TestAFollowersWriteReachesTheLeaderOnce(t *testing.T) {
-	bus, locks := NewMemoryBus(), NewMemoryLocks()
+	bus, locks := fake.NewBus(), fake.NewLocks()
 	leader := openTab(t, bus, locks, "leader")
 	<-leader.led
 	follower := openTab(t, bus, locks, "follower")
@@ -93,7 +96,7 @@ func TestAFollowersWriteReachesTheLeaderOnce(t *testing.T) {
 }
 
 func TestLeadershipMovesWhenTheLeaderCloses(t *testing.T) {
-	bus, locks := NewMemoryBus(), NewMemoryLocks()
+	bus, locks := fake.NewBus(), fake.NewLocks()
 	first := openTab(t, bus, locks, "first")
 	<-first.led
 	leadCtx := within(t, first.leadCtx, "the first lead context")
@@ -118,7 +121,7 @@ func TestLeadershipMovesWhenTheLeaderCloses(t *testing.T) {
 	}
 	// The new leader announces itself; the follower's writes go to it.
 	r := Replica{Board: "lobby", Cursor: "e.9"}
-	next.t.Publish(Message{Replica: &r, Status: &Status{Mode: LiveSSE}})
+	next.t.Publish(Message{Replica: &r, Status: &Status{Mode: Live}})
 	if m := within(t, other.states, "the new leader's state"); m.From != next.t.ID {
 		t.Fatalf("follower heard %+v", m)
 	}
@@ -132,7 +135,7 @@ func TestLeadershipMovesWhenTheLeaderCloses(t *testing.T) {
 // the follower keeps it until a leader confirms, and hands it over to the
 // next leader — or sends it itself if it becomes the leader.
 func TestWritesDuringAHandoverAreKept(t *testing.T) {
-	bus, locks := NewMemoryBus(), NewMemoryLocks()
+	bus, locks := fake.NewBus(), fake.NewLocks()
 	// Hold the lock outside any tab, as if the leader were closing.
 	release, err := locks.Elect(context.Background(), "kairan/lobby")
 	if err != nil {

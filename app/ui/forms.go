@@ -31,3 +31,13 @@ func clearField(ctx app.Context, id string) {
 		}
 	})
 }
+
+// focus moves the keyboard focus to the element with id once the next
+// render has put it in the page.
+func focus(ctx app.Context, id string) {
+	ctx.Defer(func(app.Context) {
+		if el := app.Window().GetElementByID(id); el.Truthy() {
+			el.Call("focus")
+		}
+	})
+}

@@ -1,0 +1,168 @@
+package board
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/kairan/kairan/app/sync"
+)
+
+// Storage keeps what outlives a tab: local storage in the browser
+// (storage_wasm.go), shared by every tab of the origin.
+type Storage interface {
+	// Get decodes the value at key into v; found is false when there is none.
+	Get(key string, v any) (found bool, err error)
+	// Set stores v at key; an error means it was not stored (full, blocked).
+	Set(key string, v any) error
+	Del(key string)
+}
+
+// What is kept, by key. Owner tokens are apart from replicas, one key per
+// board written only by that board's leader tab, so evicting a replica or
+// a write by another board's tab can never take them along.
+const (
+	// AuthorKey holds the name the person last posted under.
+	AuthorKey    = "kairan/author"
+	moderatorKey = "kairan/moderator" // the moderator token, for all boards
+	recentKey    = "kairan/recent"    // boards, most recently opened first
+	legacyTokens = "kairan/tokens"    // before per-board keys: "board/id" → token
+)
+
+func replicaKey(board string) string { return "kairan/board/" + board }
+func outboxKey(board string) string  { return "kairan/outbox/" + board }
+func tokensKey(board string) string  { return "kairan/tokens/" + board }
+
+// KeptReplicas is how many boards' replicas local storage keeps: the most
+// recently opened. A full board is ~200 K characters and browsers give an
+// origin ~5 M, so ten leave room for tokens, outboxes and other boards.
+const KeptReplicas = 10
+
+// What a failed write cost, in words a person can act on.
+const (
+	lostToken   = "This browser could not save the key to your new topic, so after a reload you may not be able to edit or delete it. Free some storage for this site (or leave private browsing) and keep this tab open meanwhile."
+	lostOutbox  = "This browser could not save your unsent writes; keep this tab open until they are sent."
+	lostReplica = "This browser could not save this board for offline use; it will load again when you are online."
+)
+
+// remember records that board was opened now and evicts the replicas of
+// boards beyond KeptReplicas. Outboxes are kept whatever their age: they
+// hold writes not yet sent.
+func remember(st Storage, board string) {
+	var recent []string
+	st.Get(recentKey, &recent) // a broken list starts anew
+	recent = slices.DeleteFunc(recent, func(b string) bool { return b == board })
+	recent = slices.Insert(recent, 0, board)
+	if len(recent) > KeptReplicas {
+		for _, old := range recent[KeptReplicas:] {
+			st.Del(replicaKey(old))
+		}
+		recent = recent[:KeptReplicas]
+	}
+	st.Set(recentKey, recent) // losing the list only delays an eviction
+}
+
+// loadTokens reads board's owner tokens, moving any the page kept in the
+// legacy all-boards map to the board's own key first.
+func loadTokens(st Storage, board string) (map[int64]string, error) {
+	owned := map[int64]string{}
+	st.Get(tokensKey(board), &owned)
+	legacy := map[string]string{}
+	if found, _ := st.Get(legacyTokens, &legacy); !found {
+		return owned, nil
+	}
+	moved := false
+	for k, tok := range legacy {
+		rest, ok := strings.CutPrefix(k, board+"/")
+		if !ok {
+			continue
+		}
+		if id, err := strconv.ParseInt(rest, 10, 64); err == nil {
+			owned[id] = tok
+		}
+		delete(legacy, k)
+		moved = true
+	}
+	if !moved {
+		return owned, nil
+	}
+	if err := st.Set(tokensKey(board), owned); err != nil {
+		return owned, err // the legacy map still has them
+	}
+	if len(legacy) == 0 {
+		st.Del(legacyTokens)
+	} else {
+		st.Set(legacyTokens, legacy)
+	}
+	return owned, nil
+}
+
+// loadOutbox reads board's saved outbox.
+func loadOutbox(st Storage, board string) sync.Outbox {
+	var o struct {
+		sync.Outbox
+		Value *sync.Outbox // as go-app's persisted state kept it, before sessions
+	}
+	st.Get(outboxKey(board), &o)
+	if o.Value != nil {
+		return *o.Value // writes not sent yet must survive the upgrade
+	}
+	return o.Outbox
+}
+
+// loadReplica reads board's saved replica.
+func loadReplica(st Storage, board string) sync.Replica {
+	var r sync.Replica
+	if found, err := st.Get(replicaKey(board), &r); !found || err != nil || r.Board != board {
+		return sync.Replica{Board: board}
+	}
+	return r
+}
+
+// The leader's writes to storage. A failed write is said to the person
+// (View.Problem) instead of ignored, and cleared when a later one works.
+
+func (s *Session) saveTokens() {
+	s.stored("token", lostToken, s.cfg.Storage.Set(tokensKey(s.board), s.owned))
+}
+
+func (s *Session) saveOutbox() {
+	o := s.queue.Outbox()
+	var err error
+	if len(o.Ops) == 0 {
+		s.cfg.Storage.Del(outboxKey(s.board))
+	} else {
+		err = s.cfg.Storage.Set(outboxKey(s.board), o)
+	}
+	s.stored("outbox", lostOutbox, err)
+}
+
+func (s *Session) saveReplica() {
+	if !s.replicaDirty {
+		return
+	}
+	s.replicaDirty = false
+	s.stored("replica", lostReplica, s.cfg.Storage.Set(replicaKey(s.board), s.replica))
+}
+
+func (s *Session) stored(what, lost string, err error) {
+	old := s.problems[what]
+	if err != nil {
+		s.problems[what] = lost
+	} else {
+		delete(s.problems, what)
+	}
+	if s.problems[what] != old {
+		s.dirty = true
+	}
+}
+
+// problem is the worst storage trouble, in words.
+func (s *Session) problem() string {
+	for _, what := range []string{"token", "outbox", "replica"} {
+		if p := s.problems[what]; p != "" {
+			return p
+		}
+	}
+	return ""
+}

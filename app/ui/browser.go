@@ -1,0 +1,123 @@
+package ui
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"github.com/kairan/kairan/app/board"
+	"github.com/kairan/kairan/app/client"
+	"github.com/kairan/kairan/app/sync"
+)
+
+// The page's edges in the browser: local storage, the tab channel and
+// locks, and the browser's news about the network, visibility and leaving.
+
+// openBrowserSession opens board's session on the browser's edges. Browser only.
+func openBrowserSession(name string, show func(*board.Session, board.View)) *board.Session {
+	var s *board.Session
+	ready := make(chan struct{})
+	s = board.Open(board.Config{
+		Board:   name,
+		Client:  &client.Client{},
+		Storage: localStorage{},
+		Channel: sync.BrowserChannel,
+		Elect:   sync.BrowserElector,
+		TabID:   rand.Text(),
+		Online:  app.Window().Get("navigator").Get("onLine").Bool(),
+		OnView: func(v board.View) {
+			<-ready // s is set
+			show(s, v)
+		},
+	})
+	close(ready)
+	return s
+}
+
+// localStorage is the browser's local storage. A value that cannot be
+// written (the quota is spent, storage is blocked) is an error, not a
+// panic: the session tells the person.
+type localStorage struct{}
+
+func (localStorage) Get(key string, v any) (bool, error) {
+	item := app.Window().Get("localStorage").Call("getItem", key)
+	if item.IsNull() || item.IsUndefined() {
+		return false, nil
+	}
+	return true, json.Unmarshal([]byte(item.String()), v)
+}
+
+func (localStorage) Set(key string, v any) (err error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if r := recover(); r != nil { // setItem threw (QuotaExceededError, SecurityError)
+			err = errors.New("local storage refused the write")
+		}
+	}()
+	app.Window().Get("localStorage").Call("setItem", key, string(b))
+	return nil
+}
+
+func (localStorage) Del(key string) {
+	app.Window().Get("localStorage").Call("removeItem", key)
+}
+
+// watchBrowser passes the browser's news to the page's session: the
+// network went or came back (offline is shown at once, online reconnects
+// at once), the tab became visible (retry now), the page is being left
+// (every request is aborted in the event itself, so no stream outlives
+// the page) or shown again from the back/forward cache. Returns a release func.
+func (p *BoardPage) watchBrowser(ctx app.Context) func() {
+	session := func(f func(*board.Session)) {
+		ctx.Dispatch(func(app.Context) {
+			if p.c != nil {
+				s := p.c.session
+				go f(s) // never block a JS callback or the UI
+			}
+		})
+	}
+	on := map[string]func(args []app.Value){
+		"online":  func([]app.Value) { session(func(s *board.Session) { s.Network(true) }) },
+		"offline": func([]app.Value) { session(func(s *board.Session) { s.Network(false) }) },
+		"visibilitychange": func([]app.Value) {
+			if app.Window().Get("document").Get("visibilityState").String() == "visible" {
+				session((*board.Session).Kick)
+			}
+		},
+		"pagehide": func([]app.Value) {
+			client.LeavePage()
+			ctx.Dispatch(func(app.Context) { p.closeSession() })
+		},
+		"pageshow": func(args []app.Value) {
+			if len(args) > 0 && args[0].Get("persisted").Bool() { // back from the back/forward cache
+				client.ReturnToPage()
+				ctx.Dispatch(func(ctx app.Context) {
+					if p.c == nil && p.Invalid == "" {
+						p.openSession(ctx)
+					}
+				})
+			}
+		},
+	}
+	win, doc := app.Window(), app.Window().Get("document")
+	var release []func()
+	for name, f := range on {
+		var target app.Value = win
+		if name == "visibilitychange" {
+			target = doc
+		}
+		fn := app.FuncOf(func(this app.Value, args []app.Value) any { f(args); return nil })
+		target.Call("addEventListener", name, fn)
+		release = append(release, func() { target.Call("removeEventListener", name, fn); fn.Release() })
+	}
+	return func() {
+		for _, r := range release {
+			r()
+		}
+	}
+}

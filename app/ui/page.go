@@ -1,0 +1,234 @@
+package ui
+
+import (
+	"net/url"
+	gosync "sync"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"github.com/kairan/kairan/app/board"
+	"github.com/kairan/kairan/shared"
+)
+
+// BoardPage shows one board. It opens the board's session (app/board) and
+// renders the View the session hands it through small components: the
+// status, the post form, the topics, the moderator bar and form. It holds
+// no board state of its own, only what the person is doing on the page
+// (controls).
+type BoardPage struct {
+	app.Compo
+
+	Board   string
+	Invalid string // why Board is not a board name, if it is not
+	// View is the session's latest; the zero View until it has one.
+	View board.View
+	// Now is the time relative times are shown against; one shared tick
+	// moves it (tick.go).
+	Now time.Time
+	// UpdateReady: a new version is installed; reloading runs it.
+	UpdateReady bool
+	BoardGo     string
+	GoError     string
+
+	c        *controls
+	slot     viewSlot
+	counting bool
+	unwatch  func()
+}
+
+// controls are what the components of a page share: the session they call
+// and what the person is doing (which topic is being edited, where the
+// keyboard focus goes next).
+type controls struct {
+	session   *board.Session
+	editing   int64 // the topic being edited
+	editDraft string
+	editErr   string
+}
+
+// viewSlot hands the newest View to the UI goroutine: a burst of views
+// costs one Dispatch, and the session never waits on the UI.
+type viewSlot struct {
+	mu      gosync.Mutex
+	view    board.View
+	from    *board.Session
+	pending bool
+}
+
+// OnNav runs on the server (prerender) and in the browser; only the
+// browser opens the session, so the prerendered page never waits on the API.
+func (p *BoardPage) OnNav(ctx app.Context) {
+	p.Board = boardFromPath(ctx.Page().URL().Path)
+	p.Invalid = ""
+	if err := shared.ValidateBoard(p.Board); err != nil {
+		p.Invalid = shared.Message(err)
+	}
+	ctx.Page().SetTitle(p.Board + " · kairan")
+	p.Now = time.Now()
+	if !app.IsClient {
+		return
+	}
+	p.closeSession()
+	p.View = board.View{}
+	if p.Invalid == "" {
+		p.openSession(ctx)
+	}
+}
+
+// OnMount starts the shared clock, watches the browser (network,
+// visibility, leaving the page) and asks the service worker for a new
+// version now and every ten minutes (go-app v10 only checks when told to).
+func (p *BoardPage) OnMount(ctx app.Context) {
+	p.UpdateReady = ctx.AppUpdateAvailable()
+	var check func(app.Context)
+	check = func(ctx app.Context) {
+		app.TryUpdate()
+		ctx.After(10*time.Minute, check)
+	}
+	check(ctx)
+	p.tick(ctx)
+	if p.unwatch == nil {
+		p.unwatch = p.watchBrowser(ctx)
+	}
+}
+
+// OnAppUpdate runs when a new version has been installed and activated.
+func (p *BoardPage) OnAppUpdate(ctx app.Context) {
+	p.UpdateReady = ctx.AppUpdateAvailable()
+}
+
+// OnDismount leaves the board.
+func (p *BoardPage) OnDismount() {
+	p.closeSession()
+	if p.unwatch != nil {
+		p.unwatch()
+		p.unwatch = nil
+	}
+}
+
+func (p *BoardPage) openSession(ctx app.Context) {
+	s := openBrowserSession(p.Board, func(s *board.Session, v board.View) { p.show(ctx, s, v) })
+	p.c = &controls{session: s}
+	p.slot.mu.Lock()
+	p.slot.from = s
+	p.slot.mu.Unlock()
+}
+
+// closeSession ends the page's session without waiting for it: its
+// stream is aborted at once, its goroutines end on their own.
+func (p *BoardPage) closeSession() {
+	if p.c == nil {
+		return
+	}
+	go p.c.session.Close()
+	p.c = nil
+}
+
+// show takes a View from the session's goroutine to the UI goroutine.
+func (p *BoardPage) show(ctx app.Context, s *board.Session, v board.View) {
+	p.slot.mu.Lock()
+	defer p.slot.mu.Unlock()
+	if p.slot.from != s {
+		return // a view of a board the page has left
+	}
+	p.slot.view = v
+	if p.slot.pending {
+		return
+	}
+	p.slot.pending = true
+	ctx.Dispatch(func(ctx app.Context) {
+		p.slot.mu.Lock()
+		if p.slot.from == s {
+			p.View = p.slot.view
+		}
+		p.slot.pending = false
+		p.slot.mu.Unlock()
+		p.countDown(ctx)
+	})
+}
+
+func (p *BoardPage) onReload(ctx app.Context, e app.Event) { ctx.Reload() }
+
+func (p *BoardPage) onGoBoard(ctx app.Context, e app.Event) {
+	if err := shared.ValidateBoard(p.BoardGo); err != nil {
+		p.GoError = shared.Message(err)
+		return
+	}
+	target := p.BoardGo
+	p.BoardGo, p.GoError = "", ""
+	clearField(ctx, "go-board")
+	ctx.Navigate("/b/" + url.PathEscape(target))
+}
+
+// Render draws the page from its fields alone. Every user text goes
+// through app.Text, which sets text nodes: a comment of "<script>" shows
+// those characters and runs nothing.
+func (p *BoardPage) Render() app.UI {
+	v := p.View
+	return app.Div().Class("page").Body(
+		p.renderHeader(),
+		app.If(p.c != nil && v.Moderation != board.ModOff, func() app.UI {
+			return &ModeratorBar{State: v.Moderation, Note: v.ModNote, C: p.c}
+		}),
+		app.If(v.Problem != "", func() app.UI {
+			return app.P().ID("problem").Class("notice", "error", "banner").Attr("role", "alert").Text(v.Problem)
+		}),
+		app.If(p.UpdateReady, func() app.UI {
+			return app.Div().ID("update").Class("update").Attr("role", "status").Body(
+				app.Span().Text("A new version of kairan is ready."),
+				app.Button().ID("reload").Type("button").Class("primary").OnClick(p.onReload).Text("Reload"),
+			)
+		}),
+		app.Main().Class("board").Body(
+			app.If(p.Invalid != "", func() app.UI {
+				return app.P().Class("notice", "error").Text(p.Invalid)
+			}).Else(func() app.UI {
+				return app.Div().Body(
+					&PostForm{C: p.c, Author: v.Author},
+					&TopicList{View: v, Now: p.Now, C: p.c, Editing: p.editing()},
+				)
+			}),
+		),
+		app.If(p.Invalid == "" && v.Moderation == board.ModOff, func() app.UI {
+			return &ModeratorForm{C: p.c}
+		}),
+	)
+}
+
+func (p *BoardPage) editing() int64 {
+	if p.c == nil {
+		return 0
+	}
+	return p.c.editing
+}
+
+func (p *BoardPage) renderHeader() app.UI {
+	return app.Header().Class("bar").Body(
+		app.A().Class("brand").Href("/").Text("kairan"),
+		app.H1().Class("board-name").Text(p.Board),
+		app.If(p.Invalid == "" && p.c != nil, func() app.UI {
+			return &StatusPill{Status: p.View.Status, Online: p.View.Online, Waiting: p.View.Waiting,
+				Leader: p.View.Leader, Now: p.Now}
+		}),
+		app.Form().Class("go").OnSubmit(p.onGoBoard).Body(
+			app.Input().ID("go-board").Type("text").Class("go-input").Placeholder("board…").
+				Attr("aria-label", "Go to board").Attr("autocapitalize", "none").
+				Attr("aria-invalid", pick(p.GoError != "", "true", "")).
+				Value(p.BoardGo).OnInput(p.ValueTo(&p.BoardGo)),
+			app.Button().Type("submit").Class("go-button").Text("Go"),
+		),
+		app.If(p.GoError != "", func() app.UI {
+			return app.P().ID("go-error").Class("go-error").Attr("role", "alert").Text(p.GoError)
+		}),
+	)
+}
+
+// pick returns a if cond, else b. (A map[bool]string literal reads the same
+// but builds a map on every render.)
+func pick(cond bool, a, b string) string {
+	if cond {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,97 @@
+package ui
+
+import (
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"github.com/kairan/kairan/shared"
+)
+
+// PostForm writes a new topic: the text, the name to post under, a count
+// of characters, and the reason when a post cannot be sent. Ctrl+Enter
+// (⌘+Enter) posts from the text box, never while an input method is
+// composing (the Enter that picks a kanji is not a post).
+type PostForm struct {
+	app.Compo
+
+	C *controls
+	// Author is the name the person last posted under: the field starts
+	// with it.
+	Author string
+
+	draft   string
+	author  string
+	touched bool // the name field was edited on this page
+	err     string
+}
+
+func (f *PostForm) Render() app.UI {
+	if !f.touched {
+		f.author = f.Author
+	}
+	n := utf8.RuneCountInString(f.draft)
+	return app.Form().ID("post-form").Class("post").OnSubmit(f.onPost).Body(
+		app.Textarea().ID("comment").Placeholder("Write a topic…").
+			Attr("aria-label", "Comment").Attr("rows", 3).
+			Attr("aria-describedby", pick(f.err != "", "error", "")).
+			Text(f.draft).OnInput(f.onDraft).OnKeyDown(f.onKey),
+		app.Div().Class("post-row").Body(
+			app.Input().ID("author").Type("text").Class("author-input").Placeholder("Name (optional)").
+				Attr("aria-label", "Your name").MaxLength(shared.MaxAuthorChars).
+				Value(f.author).OnInput(f.onAuthor),
+			app.Span().Class("count").Class(pick(n > shared.MaxCommentChars, "over", "")).
+				Text(strconv.Itoa(n)+"/"+strconv.Itoa(shared.MaxCommentChars)),
+			app.Button().ID("post-button").Type("submit").Class("primary").
+				Attr("aria-keyshortcuts", "Control+Enter Meta+Enter").Text("Post"),
+		),
+		app.If(f.err != "", func() app.UI {
+			return app.P().ID("error").Class("notice", "error").Attr("role", "alert").Text(f.err)
+		}),
+	)
+}
+
+func (f *PostForm) onDraft(ctx app.Context, e app.Event) {
+	f.draft = ctx.JSSrc().Get("value").String()
+	if f.err != "" { // the message goes once the text is fixed
+		in := shared.CreateTopic{Author: f.author, Comment: f.draft}
+		if in.Normalize() == nil {
+			f.err = ""
+		}
+	}
+}
+
+func (f *PostForm) onAuthor(ctx app.Context, e app.Event) {
+	f.author, f.touched = ctx.JSSrc().Get("value").String(), true
+}
+
+func (f *PostForm) onKey(ctx app.Context, e app.Event) {
+	if submitKey(e) {
+		f.post(ctx)
+	}
+}
+
+func (f *PostForm) onPost(ctx app.Context, e app.Event) { f.post(ctx) }
+
+// post hands the topic to the session: it shows as pending at once and is
+// delivered — now, or when the network returns — exactly once.
+func (f *PostForm) post(ctx app.Context) {
+	if f.C == nil {
+		return
+	}
+	if err := f.C.session.Post(f.author, f.draft); err != nil {
+		f.err = shared.Message(err)
+		return
+	}
+	f.err, f.draft = "", ""
+	clearField(ctx, "comment")
+}
+
+// submitKey reports Ctrl+Enter or ⌘+Enter, outside IME composition
+// (isComposing, or the keyCode 229 that some browsers send instead).
+func submitKey(e app.Event) bool {
+	return e.Get("key").String() == "Enter" &&
+		(e.Get("ctrlKey").Bool() || e.Get("metaKey").Bool()) &&
+		!e.Get("isComposing").Bool() && e.Get("keyCode").Int() != 229
+}

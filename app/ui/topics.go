@@ -1,0 +1,215 @@
+package ui
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"github.com/kairan/kairan/app/board"
+	"github.com/kairan/kairan/app/sync"
+	"github.com/kairan/kairan/shared"
+)
+
+// TopicList shows the board: the posts still on their way, then the
+// topics, newest first.
+type TopicList struct {
+	app.Compo
+
+	View    board.View
+	Now     time.Time
+	C       *controls
+	Editing int64
+}
+
+func (l *TopicList) Render() app.UI {
+	v := l.View
+	if !v.Loaded && len(v.Topics) == 0 && len(v.Posts) == 0 {
+		return app.P().Class("notice").Text("Loading…")
+	}
+	if len(v.Topics) == 0 && len(v.Posts) == 0 {
+		return app.P().ID("topics").Class("notice", "empty").Attr("tabindex", -1).Text("No topics yet. Be the first to post.")
+	}
+	return app.Ul().ID("topics").Class("topics").Attr("tabindex", -1).Attr("aria-label", "Topics").Body(
+		app.Range(v.Posts).Slice(func(i int) app.UI { return renderQueuedPost(l.C, v.Posts[i], v.Status.Mode == sync.Live && v.Online) }),
+		app.Range(v.Topics).Slice(func(i int) app.UI {
+			t := v.Topics[i]
+			return &TopicItem{T: t, Now: l.Now, C: l.C, Next: nextFocus(v.Topics, i),
+				Editing:    l.Editing == t.ID && t.Owned && t.State == "",
+				Moderating: v.Moderation.Moderating()}
+		}),
+	)
+}
+
+// nextFocus is where the keyboard goes when topic i is deleted: the topic
+// after it, else the one before, else the list.
+func nextFocus(ts []board.Topic, i int) string {
+	switch {
+	case i+1 < len(ts):
+		return topicID(ts[i+1].ID)
+	case i > 0:
+		return topicID(ts[i-1].ID)
+	}
+	return "topics"
+}
+
+func topicID(id int64) string { return "topic-" + strconv.FormatInt(id, 10) }
+
+// renderQueuedPost shows a post that has not reached the server: pending
+// (it will be sent), or failed with the server's reason.
+func renderQueuedPost(c *controls, op sync.Op, live bool) app.UI {
+	failed := op.Failed != ""
+	state := pick(failed, "failed", "pending")
+	return app.Li().ID("op-"+op.Key).Class("topic", state).Body(
+		app.Div().Class("meta").Body(
+			app.Span().Class("author").Text(pick(op.Author == "", "anonymous", op.Author)),
+			app.Span().Class("badge", state).Text(pick(failed, "not posted", pick(live, "sending…", "waiting to send"))),
+		),
+		app.P().Class("comment").Text(op.Comment),
+		app.If(failed, func() app.UI { return renderRefused(c, op, op.Failed) }),
+	)
+}
+
+// renderRefused says why the server refused op for good and lets the
+// person drop it.
+func renderRefused(c *controls, op sync.Op, why string) app.UI {
+	discard := func(ctx app.Context, e app.Event) {
+		if c != nil {
+			c.session.Discard(op.Key)
+		}
+	}
+	return app.Div().Body(
+		app.P().Class("why").Text(why),
+		app.Div().Class("actions").Body(
+			app.Button().Type("button").Class("discard").OnClick(discard, app.EventScope(op.Key)).Text("Discard"),
+		),
+	)
+}
+
+// TopicItem is one topic: who, when, what, and what this browser may do
+// with it (edit and delete its own; delete any as moderator).
+type TopicItem struct {
+	app.Compo
+
+	T          board.Topic
+	Now        time.Time
+	C          *controls
+	Next       string // where focus goes after a delete
+	Editing    bool
+	Moderating bool
+}
+
+// Render draws the topic. Its handlers capture the topic, and go-app keeps
+// a handler whose function is unchanged when a list item is reused for
+// another topic (a new topic on top shifts them all): the EventScope of
+// the topic's id makes it replace them, or a click would act on the topic
+// that was there before.
+func (it *TopicItem) Render() app.UI {
+	t := it.T
+	failed := t.Failed.Key != ""
+	return app.Li().ID(topicID(t.ID)).Class("topic", t.State).Class(pick(failed, "failed", "")).Attr("tabindex", -1).Body(
+		app.Div().Class("meta").Body(
+			app.Span().Class("author").Text(t.Author),
+			// tabindex: a tap (or Tab) shows the absolute time, which a
+			// phone has no hover to reveal (app.css).
+			app.Time().Class("when").DateTime(t.CreatedAt.Format(time.RFC3339)).Attr("tabindex", 0).
+				Title(t.CreatedAt.Local().Format("Mon 2 Jan 2006 15:04")).Text(Ago(it.Now, t.CreatedAt)),
+			app.If(!t.UpdatedAt.Equal(t.CreatedAt), func() app.UI {
+				return app.Span().Class("edited").Title("edited " + t.UpdatedAt.Local().Format("Mon 2 Jan 2006 15:04")).Text("edited")
+			}),
+		),
+		app.If(it.Editing, it.renderEditor).Else(func() app.UI {
+			return app.P().Class("comment").Text(t.Comment)
+		}),
+		app.If(failed, func() app.UI {
+			return renderRefused(it.C, t.Failed, pick(t.Failed.Kind == sync.OpDelete, "Not deleted: ", "Not saved: ")+t.Failed.Failed)
+		}),
+		app.If(t.Owned && !it.Editing && t.State == "", func() app.UI {
+			return app.Div().Class("actions").Body(
+				app.Button().ID("edit-button-"+strconv.FormatInt(t.ID, 10)).Type("button").Class("edit-button").
+					OnClick(it.onEdit, app.EventScope(t.ID)).Text("Edit"),
+				app.Button().Type("button").Class("delete-button").
+					OnClick(it.onDelete(false, "Delete this topic for everyone?"), app.EventScope(t.ID)).Text("Delete"),
+			)
+		}).ElseIf(it.Moderating && !t.Owned && t.State == "", func() app.UI {
+			return app.Div().Class("actions").Body(
+				app.Button().Type("button").Class("delete-button", "mod-delete").
+					OnClick(it.onDelete(true, "Delete this topic by "+t.Author+" for everyone, as moderator?"), app.EventScope(t.ID)).
+					Text("Delete as moderator"),
+			)
+		}),
+	)
+}
+
+func (it *TopicItem) renderEditor() app.UI {
+	t, c := it.T, it.C
+	id := strconv.FormatInt(t.ID, 10)
+	return app.Form().Class("edit").OnSubmit(it.onSave, app.EventScope(t.ID)).Body(
+		app.Textarea().ID("edit-"+id).Class("edit-text").Attr("aria-label", "Edit comment").Attr("rows", 3).
+			Attr("aria-keyshortcuts", "Control+Enter Meta+Enter Escape").
+			Text(c.editDraft).OnInput(it.onEditDraft, app.EventScope(t.ID)).OnKeyDown(it.onEditKey, app.EventScope(t.ID)),
+		app.If(c.editErr != "", func() app.UI {
+			return app.P().Class("notice", "error").Attr("role", "alert").Text(c.editErr)
+		}),
+		app.Div().Class("actions").Body(
+			app.Button().Type("submit").Class("primary").Text("Save"),
+			app.Button().Type("button").OnClick(it.onCancel, app.EventScope(t.ID)).Text("Cancel"),
+		),
+	)
+}
+
+// onEdit opens the editor with the topic's text and puts the cursor in it.
+func (it *TopicItem) onEdit(ctx app.Context, e app.Event) {
+	t, c := it.T, it.C
+	ctx.Dispatch(func(ctx app.Context) { // the page re-renders: one editor at a time
+		c.editing, c.editDraft, c.editErr = t.ID, t.Comment, ""
+		focus(ctx, "edit-"+strconv.FormatInt(t.ID, 10))
+	})
+}
+
+func (it *TopicItem) onEditDraft(ctx app.Context, e app.Event) {
+	it.C.editDraft = ctx.JSSrc().Get("value").String()
+}
+
+// onEditKey: Escape cancels, Ctrl/⌘+Enter saves.
+func (it *TopicItem) onEditKey(ctx app.Context, e app.Event) {
+	switch {
+	case e.Get("key").String() == "Escape" && !e.Get("isComposing").Bool():
+		it.onCancel(ctx, e)
+	case submitKey(e):
+		it.onSave(ctx, e)
+	}
+}
+
+func (it *TopicItem) onSave(ctx app.Context, e app.Event) {
+	t, c := it.T, it.C
+	if err := c.session.Edit(t.ID, c.editDraft); err != nil {
+		c.editErr = shared.Message(err)
+		return
+	}
+	it.closeEditor(ctx)
+}
+
+func (it *TopicItem) onCancel(ctx app.Context, e app.Event) { it.closeEditor(ctx) }
+
+// closeEditor ends editing and gives the keyboard back to the Edit button.
+func (it *TopicItem) closeEditor(ctx app.Context) {
+	t, c := it.T, it.C
+	ctx.Dispatch(func(ctx app.Context) {
+		c.editing, c.editDraft, c.editErr = 0, "", ""
+		focus(ctx, "edit-button-"+strconv.FormatInt(t.ID, 10))
+	})
+}
+
+// onDelete asks first, then deletes with the owner's token, or as
+// moderator with the moderator's; the keyboard moves on to the next topic.
+func (it *TopicItem) onDelete(asModerator bool, question string) app.EventHandler {
+	t, c, next := it.T, it.C, it.Next
+	return func(ctx app.Context, e app.Event) {
+		if !app.Window().Call("confirm", question).Bool() {
+			return
+		}
+		c.session.Delete(t.ID, asModerator)
+		focus(ctx, next)
+	}
+}
