@@ -39,6 +39,9 @@ type Main struct {
 	// version overrides the build's version (a hash of app.wasm); tests
 	// use it to play a new release.
 	version string
+	// heartbeat overrides the hub's keep-alive tick (7 s); tests shorten it
+	// to watch clients tell a silent connection from a quiet board.
+	heartbeat time.Duration
 
 	stopPruning   func()
 	stopListening func()
@@ -76,7 +79,7 @@ func (m *Main) Open(ctx context.Context) error {
 	// The version hashes app.wasm (7.6 MB): once per start.
 	version := cmp.Or(m.version, assets.version())
 	metrics := httpapi.NewMetrics()
-	m.hub, err = hub.New(ctx, hub.Config{Log: m.store, Logger: m.Logger, Metrics: metrics.Hub()})
+	m.hub, err = hub.New(ctx, hub.Config{Log: m.store, Logger: m.Logger, Metrics: metrics.Hub(), Heartbeat: m.heartbeat})
 	if err != nil {
 		m.store.Close()
 		return err
