@@ -75,7 +75,7 @@ func BenchmarkFirstRenderFromCache(b *testing.B) {
 
 	bt.Do(b, tab, 60*time.Second, "open the board", chromedp.Navigate(m.URL()+"/b/"+board))
 	bt.Until(b, tab, 60*time.Second, "the live board", fmt.Sprintf(`document.querySelectorAll("#topics .topic").length === %d &&
-		document.getElementById("status")?.textContent === "live (SSE)"`, topics))
+		document.getElementById("status")?.dataset.mode === "live" && document.getElementById("status")?.dataset.transport === "sse"`, topics))
 	// go-app's worker caches after activation, without waitUntil: wait for
 	// the shell and the wasm to be in its cache, as browser_pwa_test does.
 	bt.Until(b, tab, 60*time.Second, "the service worker and its cache", `(() => {
@@ -125,5 +125,5 @@ func BenchmarkFirstRenderFromCache(b *testing.B) {
 
 	// The offline reloads really were offline: the page says so.
 	bt.Until(b, tab, 30*time.Second, "the page to say it is offline",
-		`(document.getElementById("status")?.textContent ?? "").startsWith("offline")`)
+		`(document.getElementById("status")?.textContent ?? "").startsWith("you are offline")`)
 }

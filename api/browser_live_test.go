@@ -28,7 +28,7 @@ func TestBrowserTwoPeopleSeeEachOtherLive(t *testing.T) {
 	for _, tab := range []context.Context{ann, bob} {
 		bt.Do(t, tab, slow, "open the board", chromedp.Navigate(url))
 		bt.Until(t, tab, slow, "the live board", `document.querySelector(".notice.empty") !== null &&
-			document.getElementById("status")?.textContent === "live (SSE)"`)
+			document.getElementById("status")?.dataset.mode === "live" && document.getElementById("status")?.dataset.transport === "sse"`)
 	}
 
 	bt.Do(t, ann, 10*time.Second, "post as Ann",
@@ -57,6 +57,6 @@ func TestBrowserTwoPeopleSeeEachOtherLive(t *testing.T) {
 	for _, tab := range []context.Context{ann, bob} {
 		bt.Until(t, tab, 30*time.Second, "both topics after the restart",
 			`[...document.querySelectorAll("#topics .comment")].map(e => e.textContent).join("|") === "after the restart|hello from Ann" &&
-			document.getElementById("status")?.textContent === "live (SSE)"`)
+			document.getElementById("status")?.dataset.mode === "live" && document.getElementById("status")?.dataset.transport === "sse"`)
 	}
 }

@@ -44,11 +44,11 @@ func TestBrowserOfflinePostIsDeliveredOnce(t *testing.T) {
 	addr, board := m.ln.Addr().String(), m.URL()+"/b/basement"
 	ann := bt.NewContext(t, browser)
 	bt.Do(t, ann, 60*time.Second, "open the board", chromedp.EmulateViewport(360, 740), chromedp.Navigate(board))
-	bt.Until(t, ann, 60*time.Second, "the live board", `document.getElementById("status")?.textContent === "live (SSE)"`)
+	bt.Until(t, ann, 60*time.Second, "the live board", `document.getElementById("status")?.dataset.mode === "live" && document.getElementById("status")?.dataset.transport === "sse"`)
 	swReady(t, ann, "kairan-outbox-v1")
 
 	m.Close()
-	bt.Until(t, ann, 30*time.Second, "the offline state", `(document.getElementById("status")?.textContent ?? "").startsWith("offline")`)
+	bt.Until(t, ann, 30*time.Second, "the server out of reach", `(document.getElementById("status")?.textContent ?? "").startsWith("can't reach the server")`)
 	const comment = "posted in the basement"
 	bt.Do(t, ann, 10*time.Second, "post while offline",
 		chromedp.SendKeys(chromedp.ID("comment"), comment),
@@ -103,7 +103,7 @@ func TestBrowserLostAnswerStillPostsOnce(t *testing.T) {
 	t.Cleanup(func() { front.CloseClientConnections(); front.Close() }) // the page's stream is still open
 
 	bt.Do(t, tab, 60*time.Second, "open the board through the proxy", chromedp.Navigate(front.URL+"/b/tunnel"))
-	bt.Until(t, tab, 60*time.Second, "the live board", `document.getElementById("status")?.textContent === "live (SSE)"`)
+	bt.Until(t, tab, 60*time.Second, "the live board", `document.getElementById("status")?.dataset.mode === "live" && document.getElementById("status")?.dataset.transport === "sse"`)
 	const comment = "through the tunnel"
 	bt.Do(t, tab, 10*time.Second, "post",
 		chromedp.SendKeys(chromedp.ID("comment"), comment),

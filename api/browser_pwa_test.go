@@ -57,7 +57,7 @@ func TestBrowserOfflineReloadShowsTheLastBoard(t *testing.T) {
 	}
 	bt.Do(t, tab, 60*time.Second, "open the board", chromedp.Navigate(m.URL()+"/b/train"))
 	bt.Until(t, tab, 60*time.Second, "the live board", `document.querySelectorAll("#topics .topic").length === 2 &&
-		document.getElementById("status")?.textContent === "live (SSE)"`)
+		document.getElementById("status")?.dataset.mode === "live" && document.getElementById("status")?.dataset.transport === "sse"`)
 	swReady(t, tab, "kairan-offline-v1")
 
 	if err := m.Close(); err != nil {
@@ -66,7 +66,8 @@ func TestBrowserOfflineReloadShowsTheLastBoard(t *testing.T) {
 	bt.Do(t, tab, 30*time.Second, "reload without a server", chromedp.Reload())
 	bt.Until(t, tab, 30*time.Second, "the cached board, marked offline", `
 		[...document.querySelectorAll("#topics .comment")].map(e => e.textContent).join("|") === "second topic|first topic" &&
-		(document.getElementById("status")?.textContent ?? "").startsWith("offline · last live")`)
+		document.getElementById("status")?.dataset.mode === "unreachable" &&
+		(document.getElementById("status")?.title ?? "").startsWith("Last live")`)
 	if title := bt.Within(t, tab, 5*time.Second, "read the board name", chromedp.Evaluate[string](
 		`document.querySelector(".board-name").textContent`)); title != "train" {
 		t.Errorf("offline page shows board %q, want train", title)
@@ -83,7 +84,7 @@ func TestBrowserNewVersionActivatesWhileStreaming(t *testing.T) {
 	v1 := startRelease(t, db, "127.0.0.1:0", "release-1")
 	addr := v1.ln.Addr().String()
 	bt.Do(t, tab, 60*time.Second, "open the board", chromedp.Navigate(v1.URL()+"/b/updates"))
-	bt.Until(t, tab, 60*time.Second, "the live board", `document.getElementById("status")?.textContent === "live (SSE)"`)
+	bt.Until(t, tab, 60*time.Second, "the live board", `document.getElementById("status")?.dataset.mode === "live" && document.getElementById("status")?.dataset.transport === "sse"`)
 	swReady(t, tab, "kairan-release-1")
 	if updating := bt.Within(t, tab, 5*time.Second, "look for an update offer", chromedp.Evaluate[bool](
 		`document.getElementById("update") !== null`)); updating {
@@ -92,14 +93,14 @@ func TestBrowserNewVersionActivatesWhileStreaming(t *testing.T) {
 
 	v1.Close()
 	startRelease(t, db, addr, "release-2")
-	bt.Until(t, tab, 30*time.Second, "the stream to reopen on the new server", `document.getElementById("status")?.textContent === "live (SSE)"`)
+	bt.Until(t, tab, 30*time.Second, "the stream to reopen on the new server", `document.getElementById("status")?.dataset.mode === "live" && document.getElementById("status")?.dataset.transport === "sse"`)
 	bt.Do(t, tab, 5*time.Second, "check for an update", chromedp.Evaluate[chromedp.Void](`goappTryUpdate()`))
 	bt.Until(t, tab, 60*time.Second, "the update offer while the stream is open", `document.getElementById("update") !== null &&
-		document.getElementById("status")?.textContent === "live (SSE)"`)
+		document.getElementById("status")?.dataset.mode === "live" && document.getElementById("status")?.dataset.transport === "sse"`)
 
 	bt.Within(t, tab, 30*time.Second, "reload to update",
 		chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.ID("reload"))))
-	bt.Until(t, tab, 60*time.Second, "the new version running", `document.getElementById("status")?.textContent === "live (SSE)" &&
+	bt.Until(t, tab, 60*time.Second, "the new version running", `document.getElementById("status")?.dataset.mode === "live" && document.getElementById("status")?.dataset.transport === "sse" &&
 		document.getElementById("update") === null`)
 	swReady(t, tab, "kairan-release-2")
 	keys := bt.Within(t, tab, 10*time.Second, "list caches", chromedp.Evaluate[[]string](`caches.keys()`, chromedp.EvalAwaitPromise))

@@ -47,7 +47,7 @@ func TestBrowserHostileTextUnderCSP(t *testing.T) {
 
 	bt.Do(t, ctx, slow, "open the board", chromedp.Navigate(m.URL()+"/b/hostile"))
 	bt.Until(t, ctx, slow, "the four topics live", `document.querySelectorAll("#topics .topic:not(.pending)").length === 4 &&
-		document.getElementById("status")?.textContent === "live (SSE)"`)
+		document.getElementById("status")?.dataset.mode === "live" && document.getElementById("status")?.dataset.transport === "sse"`)
 	shown := bt.Within(t, ctx, 5*time.Second, "read the topics", chromedp.Evaluate[[]string](
 		`[...document.querySelectorAll("#topics .topic")].map(t => t.querySelector(".author").textContent + "|" + t.querySelector(".comment").textContent)`))
 	for i, in := range hostile {

@@ -30,7 +30,7 @@ func TestBrowserSevenTabsShareOneConnection(t *testing.T) {
 		tabs, closers = append(tabs, tab), append(closers, cancel)
 	}
 	for i, tab := range tabs {
-		bt.Until(t, tab, 60*time.Second, fmt.Sprint("tab ", i, " live"), `document.getElementById("status")?.textContent === "live (SSE)"`)
+		bt.Until(t, tab, 60*time.Second, fmt.Sprint("tab ", i, " live"), `document.getElementById("status")?.dataset.mode === "live" && document.getElementById("status")?.dataset.transport === "sse"`)
 	}
 	leaders := func() []int {
 		var ls []int
