@@ -33,9 +33,15 @@ func clearField(ctx app.Context, id string) {
 }
 
 // focus moves the keyboard focus to the element with id once the next
-// render has put it in the page.
-func focus(ctx app.Context, id string) {
-	ctx.Defer(func(app.Context) {
+// render has put it in the page. It defers on the page's context: a
+// handler's own context is its element's, and go-app drops what is
+// deferred there once the element is gone — as the Edit button is when
+// the editor opens.
+func (c *controls) focus(id string) {
+	if c == nil {
+		return
+	}
+	c.page.Defer(func(app.Context) {
 		if el := app.Window().GetElementByID(id); el.Truthy() {
 			el.Call("focus")
 		}

@@ -85,12 +85,12 @@ func (f *ModeratorForm) Render() app.UI {
 
 func (f *ModeratorForm) onOpen(ctx app.Context, e app.Event) {
 	f.open = true
-	focus(ctx, "moderator-token")
+	f.C.focus("moderator-token")
 }
 
 func (f *ModeratorForm) onCancel(ctx app.Context, e app.Event) {
 	f.open, f.draft = false, ""
-	focus(ctx, "moderate")
+	f.C.focus("moderate")
 }
 
 func (f *ModeratorForm) onDraft(ctx app.Context, e app.Event) {
@@ -104,5 +104,5 @@ func (f *ModeratorForm) onStart(ctx app.Context, e app.Event) {
 	}
 	f.open, f.draft = false, ""
 	f.C.session.Moderate(token)
-	focus(ctx, "stop-moderating")
+	f.C.focus("stop-moderating")
 }

@@ -41,10 +41,30 @@ type BoardPage struct {
 // and what the person is doing (which topic is being edited, where the
 // keyboard focus goes next).
 type controls struct {
+	page      app.Context // the page's: it outlives every element (forms.go)
 	session   *board.Session
 	editing   int64 // the topic being edited
 	editDraft string
 	editErr   string
+	// refocus is where the focus goes again once topic refocusAfter has
+	// left the list.
+	refocus      string
+	refocusAfter int64
+}
+
+// refocusIfGone gives the focus back to c.refocus once the deleted topic
+// it waited for is gone from v.
+func (c *controls) refocusIfGone(v board.View) {
+	if c == nil || c.refocus == "" {
+		return
+	}
+	for _, t := range v.Topics {
+		if t.ID == c.refocusAfter {
+			return
+		}
+	}
+	c.focus(c.refocus)
+	c.refocus = ""
 }
 
 // viewSlot hands the newest View to the UI goroutine: a burst of views
@@ -109,7 +129,7 @@ func (p *BoardPage) OnDismount() {
 
 func (p *BoardPage) openSession(ctx app.Context) {
 	s := openBrowserSession(p.Board, func(s *board.Session, v board.View) { p.show(ctx, s, v) })
-	p.c = &controls{session: s}
+	p.c = &controls{page: ctx, session: s}
 	p.slot.mu.Lock()
 	p.slot.from = s
 	p.slot.mu.Unlock()
@@ -141,6 +161,7 @@ func (p *BoardPage) show(ctx app.Context, s *board.Session, v board.View) {
 		p.slot.mu.Lock()
 		if p.slot.from == s {
 			p.View = p.slot.view
+			p.c.refocusIfGone(p.View)
 		}
 		p.slot.pending = false
 		p.slot.mu.Unlock()

@@ -124,12 +124,15 @@ func (it *TopicItem) Render() app.UI {
 		app.If(failed, func() app.UI {
 			return renderRefused(it.C, t.Failed, pick(t.Failed.Kind == sync.OpDelete, "Not deleted: ", "Not saved: ")+t.Failed.Failed)
 		}),
-		app.If(t.Owned && !it.Editing && t.State == "", func() app.UI {
+		// While a write of the topic is on its way its buttons stay, marked
+		// unavailable rather than removed: the keyboard focus may be on them.
+		app.If(t.Owned && !it.Editing, func() app.UI {
+			busy := pick(t.State != "", "true", "")
 			return app.Div().Class("actions").Body(
 				app.Button().ID("edit-button-"+strconv.FormatInt(t.ID, 10)).Type("button").Class("edit-button").
-					OnClick(it.onEdit, app.EventScope(t.ID)).Text("Edit"),
-				app.Button().Type("button").Class("delete-button").
-					OnClick(it.onDelete(false, "Delete this topic for everyone?"), app.EventScope(t.ID)).Text("Delete"),
+					Attr("aria-disabled", busy).OnClick(it.onEdit, app.EventScope(t.ID, t.State)).Text("Edit"),
+				app.Button().Type("button").Class("delete-button").Attr("aria-disabled", busy).
+					OnClick(it.onDelete(false, "Delete this topic for everyone?"), app.EventScope(t.ID, t.State)).Text("Delete"),
 			)
 		}).ElseIf(it.Moderating && !t.Owned && t.State == "", func() app.UI {
 			return app.Div().Class("actions").Body(
@@ -161,9 +164,12 @@ func (it *TopicItem) renderEditor() app.UI {
 // onEdit opens the editor with the topic's text and puts the cursor in it.
 func (it *TopicItem) onEdit(ctx app.Context, e app.Event) {
 	t, c := it.T, it.C
+	if t.State != "" {
+		return // a write of it is on its way
+	}
 	ctx.Dispatch(func(ctx app.Context) { // the page re-renders: one editor at a time
 		c.editing, c.editDraft, c.editErr = t.ID, t.Comment, ""
-		focus(ctx, "edit-"+strconv.FormatInt(t.ID, 10))
+		c.focus("edit-"+strconv.FormatInt(t.ID, 10))
 	})
 }
 
@@ -197,7 +203,7 @@ func (it *TopicItem) closeEditor(ctx app.Context) {
 	t, c := it.T, it.C
 	ctx.Dispatch(func(ctx app.Context) {
 		c.editing, c.editDraft, c.editErr = 0, "", ""
-		focus(ctx, "edit-button-"+strconv.FormatInt(t.ID, 10))
+		c.focus("edit-button-"+strconv.FormatInt(t.ID, 10))
 	})
 }
 
@@ -206,10 +212,16 @@ func (it *TopicItem) closeEditor(ctx app.Context) {
 func (it *TopicItem) onDelete(asModerator bool, question string) app.EventHandler {
 	t, c, next := it.T, it.C, it.Next
 	return func(ctx app.Context, e app.Event) {
+		if t.State != "" {
+			return // a write of it is on its way
+		}
 		if !app.Window().Call("confirm", question).Bool() {
 			return
 		}
 		c.session.Delete(t.ID, asModerator)
-		focus(ctx, next)
+		c.focus(next)
+		// When the topic leaves the list go-app reuses the list's nodes,
+		// and the one holding the focus may go: focus it again then.
+		c.refocus, c.refocusAfter = next, t.ID
 	}
 }

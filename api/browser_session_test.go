@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	bt "github.com/kairan/kairan/api/internal/browsertest"
+	"github.com/kairan/kairan/app/client"
+	"github.com/kairan/kairan/shared"
+)
+
+// The page in the browser around its board session: what the status says
+// when the network goes, how many streams a tab holds, the keyboard.
+
+const liveSSE = `document.getElementById("status")?.dataset.mode === "live" && document.getElementById("status")?.dataset.transport === "sse"`
+
+// emulateOffline takes the tab's network away (navigator.onLine false,
+// the "offline" event, every request failing) or gives it back.
+func emulateOffline(t *testing.T, tab context.Context, offline bool) {
+	t.Helper()
+	if _, err := chromedp.Call(tab, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(tab, network.OverrideNetworkState, network.OverrideNetworkStateParams{
+		Offline: offline, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+		t.Fatal(err)
+	}
+	var conditions []*network.Conditions
+	if offline {
+		conditions = []*network.Conditions{{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}}
+	}
+	if _, err := chromedp.Call(tab, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		EmulateOfflineServiceWorker: new(offline), MatchedNetworkConditions: conditions}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBrowserOfflineIsSaidAtOnceAndThePostGoesOnce: with the network
+// gone (Chromium's offline emulation), the header says "you are offline"
+// within a few seconds, not "live"; a post waits, counted in the header;
+// when the network returns it is delivered exactly once.
+func TestBrowserOfflineIsSaidAtOnceAndThePostGoesOnce(t *testing.T) {
+	tab := bt.New(t)
+	m := startServer(t)
+	bt.Do(t, tab, 60*time.Second, "open the board", chromedp.EmulateViewport(360, 740), chromedp.Navigate(m.URL()+"/b/tunnel"))
+	bt.Until(t, tab, 60*time.Second, "the live board", liveSSE)
+
+	emulateOffline(t, tab, true)
+	bt.Until(t, tab, 5*time.Second, "the offline state", `document.getElementById("status")?.textContent === "you are offline"`)
+	const comment = "written in the tunnel"
+	bt.Do(t, tab, 10*time.Second, "post while offline",
+		chromedp.SendKeys(chromedp.ID("comment"), comment),
+		chromedp.Click(chromedp.ID("post-button")))
+	bt.Until(t, tab, 10*time.Second, "the post waiting, counted",
+		`document.getElementById("status")?.textContent === "you are offline · 1 waiting to send" &&
+		document.querySelector("#topics .topic.pending .badge")?.textContent === "waiting to send"`)
+	screenshot(t, tab, "board-offline-waiting-phone.png")
+	if n := countTopics(t, m.URL(), "tunnel", comment); n != 0 {
+		t.Fatalf("sent while offline: %d", n)
+	}
+
+	emulateOffline(t, tab, false)
+	bt.Until(t, tab, 30*time.Second, "live again, the post delivered", liveSSE+` &&
+		document.querySelector("#topics .topic.pending") === null &&
+		[...document.querySelectorAll("#topics .topic .comment")].filter(e => e.textContent === `+jsString(comment)+`).length === 1`)
+	if n := countTopics(t, m.URL(), "tunnel", comment); n != 1 {
+		t.Fatalf("the server has the post %d times", n)
+	}
+}
+
+// TestBrowserOneStreamPerTab: a person hops through eight boards of 100
+// full-length topics in one tab — by the board box and by full page
+// loads, on a 4×-throttled CPU while the machine is busy — and the server
+// ends up counting one open stream, the last board's. (A page that is
+// left aborts its requests in its pagehide event; before that, a slow
+// page could leave its stream open and on HTTP/1.1 the seventh board sat
+// offline.)
+func TestBrowserOneStreamPerTab(t *testing.T) {
+	tab := bt.New(t)
+	m := startServer(t, unlimited)
+	api := &client.Client{Base: m.URL()}
+	long := strings.Repeat("長い話です。", shared.MaxCommentChars/6)
+	const boards = 8
+	for b := range boards {
+		for i := range 100 {
+			if _, err := api.Post(context.Background(), fmt.Sprint("hop-", b), shared.CreateTopic{Comment: fmt.Sprint(i, long)[:shared.MaxCommentChars]}, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Busy: both cores spin while the tab hops, and the tab's CPU is slowed.
+	stop := make(chan struct{})
+	for range 2 {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+			}
+		}()
+	}
+	defer close(stop)
+	if _, err := chromedp.Call(tab, emulation.SetCPUThrottlingRate, emulation.SetCPUThrottlingRateParams{Rate: 4}); err != nil {
+		t.Fatal(err)
+	}
+	bt.Do(t, tab, 120*time.Second, "open the first board", chromedp.Navigate(m.URL()+"/b/hop-0"))
+	for b := 1; b < boards; b++ {
+		name := fmt.Sprint("hop-", b)
+		// Wait until the board before is on screen (its stream may still
+		// be opening: leaving then is the case that leaked).
+		bt.Until(t, tab, 120*time.Second, "the board before", `document.querySelector(".board-name")?.textContent === "`+fmt.Sprint("hop-", b-1)+`" && document.getElementById("status") !== null`)
+		if b%2 == 1 {
+			bt.Do(t, tab, 60*time.Second, "go to "+name+" by the board box",
+				typeInto("#go-board", name), chromedp.Click(chromedp.CSS(".go-button")))
+		} else {
+			bt.Do(t, tab, 120*time.Second, "load "+name, chromedp.Navigate(m.URL()+"/b/"+name))
+		}
+	}
+	last := fmt.Sprint("hop-", boards-1)
+	bt.Until(t, tab, 120*time.Second, "the last board live",
+		`document.querySelector(".board-name")?.textContent === "`+last+`" && `+liveSSE+` && document.querySelectorAll("#topics .topic").length === 100`)
+	waitStreams(t, m, 1)
+}
+
+// TestBrowserKeyboardAndFocus: the keyboard never falls to the page body.
+// Edit puts it in the edit field; Escape cancels and gives it back to the
+// Edit button, as Save does; Delete moves it to the next topic.
+// Ctrl+Enter posts from the text box, but not while an input method is
+// composing.
+func TestBrowserKeyboardAndFocus(t *testing.T) {
+	tab := bt.New(t)
+	m := startServer(t)
+	bt.Do(t, tab, 60*time.Second, "open the board", chromedp.Navigate(m.URL()+"/b/keys"))
+	bt.Until(t, tab, 60*time.Second, "the live board", liveSSE)
+	active := `(document.activeElement?.id ?? "")`
+	post := func(comment string) {
+		t.Helper()
+		bt.Do(t, tab, 10*time.Second, "type "+comment, chromedp.Focus(chromedp.ID("comment")), chromedp.SendKeys(chromedp.ID("comment"), comment))
+		// During IME composition Enter picks a character: it never posts.
+		bt.Do(t, tab, 5*time.Second, "Ctrl+Enter while composing", chromedp.Evaluate[chromedp.Void](
+			`document.getElementById("comment").dispatchEvent(new KeyboardEvent("keydown", {key: "Enter", ctrlKey: true, isComposing: true, bubbles: true}))`))
+		bt.Do(t, tab, 10*time.Second, "Ctrl+Enter", chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+		bt.Until(t, tab, 10*time.Second, comment+" posted", `[...document.querySelectorAll("#topics .topic:not(.pending) .comment")].some(e => e.textContent === `+jsString(comment)+`)`)
+	}
+	post("first")
+	if n := countTopics(t, m.URL(), "keys", "first"); n != 1 {
+		t.Fatalf("the composing Enter posted too: %d topics", n)
+	}
+	post("second")
+	ids := bt.Within(t, tab, 5*time.Second, "read the ids", chromedp.Evaluate[[]string](`[...document.querySelectorAll("#topics .topic")].map(e => e.id)`))
+	if len(ids) != 2 {
+		t.Fatalf("topics %v", ids)
+	}
+	newest, older := ids[0], ids[1]
+	num := strings.TrimPrefix(newest, "topic-")
+
+	bt.Do(t, tab, 10*time.Second, "Edit", chromedp.Click(chromedp.ID("edit-button-"+num)))
+	bt.Until(t, tab, 10*time.Second, "focus in the edit field", active+` === "edit-`+num+`"`)
+	bt.Do(t, tab, 10*time.Second, "Escape", chromedp.KeyEvent(kb.Escape))
+	bt.Until(t, tab, 10*time.Second, "the edit cancelled, focus on Edit",
+		`document.getElementById("edit-`+num+`") === null && `+active+` === "edit-button-`+num+`"`)
+
+	bt.Do(t, tab, 10*time.Second, "Edit again, type, Ctrl+Enter",
+		chromedp.Click(chromedp.ID("edit-button-"+num)),
+		chromedp.WaitVisible(chromedp.ID("edit-"+num)),
+		typeInto("#edit-"+num, "second, edited"),
+		chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	bt.Until(t, tab, 10*time.Second, "saved, focus on Edit",
+		`document.querySelector("#`+newest+` .comment")?.textContent === "second, edited" && `+active+` === "edit-button-`+num+`"`)
+
+	bt.Do(t, tab, 10*time.Second, "Delete",
+		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+		chromedp.Click(chromedp.CSS("#"+newest+" .delete-button")))
+	bt.Until(t, tab, 10*time.Second, "focus on the next topic", active+` === "`+older+`"`)
+	bt.Until(t, tab, 10*time.Second, "the topic gone", `document.getElementById("`+newest+`") === null`)
+}
