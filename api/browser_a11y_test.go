@@ -11,8 +11,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	bt "github.com/kairan/kairan/api/internal/browsertest"
 	"github.com/kairan/kairan/api/config"
+	bt "github.com/kairan/kairan/api/internal/browsertest"
 	"github.com/kairan/kairan/app/client"
 	"github.com/kairan/kairan/shared"
 )

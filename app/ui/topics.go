@@ -169,7 +169,7 @@ func (it *TopicItem) onEdit(ctx app.Context, e app.Event) {
 	}
 	ctx.Dispatch(func(ctx app.Context) { // the page re-renders: one editor at a time
 		c.editing, c.editDraft, c.editErr = t.ID, t.Comment, ""
-		c.focus("edit-"+strconv.FormatInt(t.ID, 10))
+		c.focus("edit-" + strconv.FormatInt(t.ID, 10))
 	})
 }
 
@@ -203,7 +203,7 @@ func (it *TopicItem) closeEditor(ctx app.Context) {
 	t, c := it.T, it.C
 	ctx.Dispatch(func(ctx app.Context) {
 		c.editing, c.editDraft, c.editErr = 0, "", ""
-		c.focus("edit-button-"+strconv.FormatInt(t.ID, 10))
+		c.focus("edit-button-" + strconv.FormatInt(t.ID, 10))
 	})
 }
 
