@@ -89,11 +89,22 @@ func TestBrowserOneStreamPerTab(t *testing.T) {
 	api := &client.Client{Base: m.URL()}
 	long := strings.Repeat("長い話です。", shared.MaxCommentChars/6)
 	const boards = 8
-	for b := range boards {
-		for i := range 100 {
-			if _, err := api.Post(context.Background(), fmt.Sprint("hop-", b), shared.CreateTopic{Comment: fmt.Sprint(i, long)[:shared.MaxCommentChars]}, ""); err != nil {
-				t.Fatal(err)
+	errs := make(chan error, boards)
+	for b := range boards { // the boards fill side by side
+		go func() {
+			for i := range 100 {
+				comment := string([]rune(fmt.Sprint(i, long))[:shared.MaxCommentChars])
+				if _, err := api.Post(context.Background(), fmt.Sprint("hop-", b), shared.CreateTopic{Comment: comment}, ""); err != nil {
+					errs <- err
+					return
+				}
 			}
+			errs <- nil
+		}()
+	}
+	for range boards {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
 		}
 	}
 	// Busy: both cores spin while the tab hops, and the tab's CPU is slowed.
@@ -183,4 +194,55 @@ func TestBrowserKeyboardAndFocus(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#"+newest+" .delete-button")))
 	bt.Until(t, tab, 10*time.Second, "focus on the next topic", active+` === "`+older+`"`)
 	bt.Until(t, tab, 10*time.Second, "the topic gone", `document.getElementById("`+newest+`") === null`)
+}
+
+// TestBrowserABurstArrivesWhole: 600 changes arrive on the page's stream
+// as fast as the server commits them, while the page's CPU is slowed 4×;
+// the page ends with exactly the server's topics (the stream reads only
+// as fast as the page applies, so nothing queues and nothing is dropped).
+func TestBrowserABurstArrivesWhole(t *testing.T) {
+	tab := bt.New(t)
+	m := startServer(t, unlimited)
+	bt.Do(t, tab, 60*time.Second, "open the board", chromedp.Navigate(m.URL()+"/b/burst"))
+	bt.Until(t, tab, 60*time.Second, "the live board", liveSSE)
+	if _, err := chromedp.Call(tab, emulation.SetCPUThrottlingRate, emulation.SetCPUThrottlingRateParams{Rate: 4}); err != nil {
+		t.Fatal(err)
+	}
+	api := &client.Client{Base: m.URL()}
+	const n = 600
+	var deleted []string
+	tokens := map[int64]string{}
+	for i := range n {
+		c, err := api.Post(context.Background(), "burst", shared.CreateTopic{Comment: fmt.Sprint("burst ", i)}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[c.Topic.ID] = c.OwnerToken
+		if i%10 == 0 && i > 0 { // deletes of older topics in the same burst
+			if err := api.Delete(context.Background(), "burst", c.Topic.ID-5, tokens[c.Topic.ID-5]); err != nil {
+				t.Fatal(err)
+			}
+			deleted = append(deleted, fmt.Sprint("burst ", i-5))
+		}
+	}
+	want := n - len(deleted)
+	bt.Until(t, tab, 120*time.Second, fmt.Sprint(want, " topics"),
+		fmt.Sprintf(`document.querySelectorAll("#topics .topic").length === %d && document.querySelector("#topics .topic .comment")?.textContent === "burst %d"`, want, n-1))
+	shown := bt.Within(t, tab, 10*time.Second, "read the topics", chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll("#topics .topic .comment")].map(e => e.textContent)`))
+	seen := map[string]bool{}
+	for _, c := range shown {
+		if seen[c] {
+			t.Fatalf("%q shown twice", c)
+		}
+		seen[c] = true
+	}
+	for _, d := range deleted {
+		if seen[d] {
+			t.Fatalf("deleted %q still shown", d)
+		}
+	}
+	if len(seen) != want {
+		t.Fatalf("%d distinct topics shown, want %d", len(seen), want)
+	}
 }

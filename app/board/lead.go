@@ -132,8 +132,8 @@ func (s *Session) follow(m sync.Message) {
 		return
 	}
 	switch {
-	case m.Replica != nil:
-		s.replica = *m.Replica
+	case m.Replica != nil: // copies: in tests, tabs share one message
+		s.replica = m.Replica.Clone()
 	case len(m.Changes) > 0 && m.Base == s.replica.Cursor:
 		s.replica.Apply(m.Changes...)
 	case len(m.Changes) > 0:
@@ -143,7 +143,7 @@ func (s *Session) follow(m sync.Message) {
 		s.status = *m.Status
 	}
 	if m.Outbox != nil {
-		s.remote = *m.Outbox
+		s.remote = m.Outbox.Clone()
 	}
 	if owned, err := loadTokens(s.cfg.Storage, s.board); err == nil {
 		s.owned = owned // the leader stores the tokens of new topics

@@ -47,3 +47,18 @@ func (c *controls) focus(id string) {
 		}
 	})
 }
+
+// fill sets a text field's value after the next render and focuses it: a
+// textarea's text stops showing in it once its value was set by script,
+// as clearField does after every post.
+func (c *controls) fill(id, text string) {
+	if c == nil {
+		return
+	}
+	c.page.Defer(func(app.Context) {
+		if el := app.Window().GetElementByID(id); el.Truthy() {
+			el.Set("value", text)
+			el.Call("focus")
+		}
+	})
+}

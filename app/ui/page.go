@@ -50,6 +50,8 @@ type controls struct {
 	// left the list.
 	refocus      string
 	refocusAfter int64
+	// refill is a refused post's text for the post form to take back.
+	refill string
 }
 
 // refocusIfGone gives the focus back to c.refocus once the deleted topic

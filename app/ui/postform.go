@@ -31,6 +31,9 @@ func (f *PostForm) Render() app.UI {
 	if !f.touched {
 		f.author = f.Author
 	}
+	if f.C != nil && f.C.refill != "" { // a refused post, back to be fixed
+		f.draft, f.C.refill = f.C.refill, ""
+	}
 	n := utf8.RuneCountInString(f.draft)
 	return app.Form().ID("post-form").Class("post").OnSubmit(f.onPost).Body(
 		app.Textarea().ID("comment").Placeholder("Write a topic…").

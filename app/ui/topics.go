@@ -71,16 +71,27 @@ func renderQueuedPost(c *controls, op sync.Op, live bool) app.UI {
 }
 
 // renderRefused says why the server refused op for good and lets the
-// person drop it.
+// person drop it, or put a post back into the form.
 func renderRefused(c *controls, op sync.Op, why string) app.UI {
 	discard := func(ctx app.Context, e app.Event) {
 		if c != nil {
 			c.session.Discard(op.Key)
 		}
 	}
+	// A refused post can go back into the form, to fix and send again.
+	refill := func(ctx app.Context, e app.Event) {
+		if c != nil {
+			c.refill = op.Comment
+			c.session.Discard(op.Key)
+			ctx.Dispatch(func(app.Context) { c.fill("comment", op.Comment) }) // the page re-renders the form
+		}
+	}
 	return app.Div().Body(
 		app.P().Class("why").Text(why),
 		app.Div().Class("actions").Body(
+			app.If(op.Kind == sync.OpPost, func() app.UI {
+				return app.Button().Type("button").Class("retry-edit").OnClick(refill, app.EventScope(op.Key)).Text("Edit")
+			}),
 			app.Button().Type("button").Class("discard").OnClick(discard, app.EventScope(op.Key)).Text("Discard"),
 		),
 	)
