@@ -87,7 +87,7 @@ func TestBrowserOneStreamPerTab(t *testing.T) {
 	tab := bt.New(t)
 	m := startServer(t, unlimited)
 	api := &client.Client{Base: m.URL()}
-	long := strings.Repeat("長い話です。", shared.MaxCommentChars/6)
+	long := strings.Repeat("長い話です。", shared.MaxCommentChars/6+1) // cut to the limit below
 	const boards = 8
 	errs := make(chan error, boards)
 	for b := range boards { // the boards fill side by side
@@ -192,6 +192,11 @@ func TestBrowserKeyboardAndFocus(t *testing.T) {
 	bt.Do(t, tab, 10*time.Second, "Delete",
 		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
 		chromedp.Click(chromedp.CSS("#"+newest+" .delete-button")))
+	defer func() {
+		if t.Failed() {
+			t.Log(bt.Within(t, tab, 5*time.Second, "where focus is", chromedp.Evaluate[string](`(document.activeElement?.outerHTML ?? "none").slice(0, 300) + " | " + [...document.querySelectorAll("#topics .topic")].map(e => e.id + ":" + e.className).join(",")`)))
+		}
+	}()
 	bt.Until(t, tab, 10*time.Second, "focus on the next topic", active+` === "`+older+`"`)
 	bt.Until(t, tab, 10*time.Second, "the topic gone", `document.getElementById("`+newest+`") === null`)
 }

@@ -35,7 +35,7 @@ func (l *TopicList) Render() app.UI {
 		app.Range(v.Topics).Slice(func(i int) app.UI {
 			t := v.Topics[i]
 			return &TopicItem{T: t, Now: l.Now, C: l.C, Next: nextFocus(v.Topics, i),
-				Editing:    l.Editing == t.ID && t.Owned && t.State == "",
+				Editing:    l.Editing == t.ID && t.Owned && t.State != "deleting",
 				Moderating: v.Moderation.Moderating()}
 		}),
 	)
@@ -135,10 +135,12 @@ func (it *TopicItem) Render() app.UI {
 		app.If(failed, func() app.UI {
 			return renderRefused(it.C, t.Failed, pick(t.Failed.Kind == sync.OpDelete, "Not deleted: ", "Not saved: ")+t.Failed.Failed)
 		}),
-		// While a write of the topic is on its way its buttons stay, marked
+		// While its delete is on its way its buttons stay, marked
 		// unavailable rather than removed: the keyboard focus may be on them.
+		// An edit on its way changes nothing: a second edit or a delete
+		// queues behind it.
 		app.If(t.Owned && !it.Editing, func() app.UI {
-			busy := pick(t.State != "", "true", "")
+			busy := pick(t.State == "deleting", "true", "")
 			return app.Div().Class("actions").Body(
 				app.Button().ID("edit-button-"+strconv.FormatInt(t.ID, 10)).Type("button").Class("edit-button").
 					Attr("aria-disabled", busy).OnClick(it.onEdit, app.EventScope(t.ID, t.State)).Text("Edit"),
@@ -175,8 +177,8 @@ func (it *TopicItem) renderEditor() app.UI {
 // onEdit opens the editor with the topic's text and puts the cursor in it.
 func (it *TopicItem) onEdit(ctx app.Context, e app.Event) {
 	t, c := it.T, it.C
-	if t.State != "" {
-		return // a write of it is on its way
+	if t.State == "deleting" {
+		return
 	}
 	ctx.Dispatch(func(ctx app.Context) { // the page re-renders: one editor at a time
 		c.editing, c.editDraft, c.editErr = t.ID, t.Comment, ""
@@ -223,8 +225,8 @@ func (it *TopicItem) closeEditor(ctx app.Context) {
 func (it *TopicItem) onDelete(asModerator bool, question string) app.EventHandler {
 	t, c, next := it.T, it.C, it.Next
 	return func(ctx app.Context, e app.Event) {
-		if t.State != "" {
-			return // a write of it is on its way
+		if t.State == "deleting" {
+			return
 		}
 		if !app.Window().Call("confirm", question).Bool() {
 			return
