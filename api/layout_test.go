@@ -39,7 +39,7 @@ func TestBrowserLayoutFitsPhoneAndDesktop(t *testing.T) {
 	}{{360, 740, "board-phone.png"}, {1280, 800, "board-desktop.png"}} {
 		bt.Do(t, ctx, 60*time.Second, "open the board",
 			chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(m.URL()+"/b/night-shift"))
-		bt.Until(t, ctx, 60*time.Second, "four topics", `document.querySelectorAll("#topics .topic").length === 4`)
+		bt.Until(t, ctx, 60*time.Second, "four topics", `document.querySelectorAll("#topics .topic").length === 4 && `+liveSSE)
 		overflow := bt.Within(t, ctx, 5*time.Second, "measure", chromedp.Evaluate[string](fmt.Sprintf(
 			`document.documentElement.scrollWidth > %d ? "page is " + document.documentElement.scrollWidth + " px wide" : ""`, size.w)))
 		if overflow != "" {
