@@ -75,6 +75,7 @@ type Session struct {
 	courier      *sync.Courier          // the leader's
 	sent         map[int64]shared.Topic // delivered writes the replica does not show yet
 	deleted      map[int64]bool
+	queuedEdit   map[int64]string // view's scratch: the comment of a queued edit, by topic
 	owned        map[int64]string // owner tokens by topic id
 	author       string
 	modToken     string
@@ -94,7 +95,7 @@ func Open(cfg Config) *Session {
 	s := &Session{board: cfg.Board, cfg: cfg, ctx: ctx, stop: stop,
 		inbox: make(chan func(), 64), wake: make(chan struct{}, 1),
 		quit: make(chan struct{}), done: make(chan struct{}),
-		online: cfg.Online, sent: map[int64]shared.Topic{}, deleted: map[int64]bool{},
+		online: cfg.Online, sent: map[int64]shared.Topic{}, deleted: map[int64]bool{}, queuedEdit: map[int64]string{},
 		problems: map[string]string{}, dirty: true}
 	remember(st, cfg.Board)
 	s.replica = loadReplica(st, cfg.Board)

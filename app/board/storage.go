@@ -1,7 +1,6 @@
 package board
 
 import (
-	"slices"
 	"strconv"
 	"strings"
 
@@ -50,9 +49,14 @@ const (
 // hold writes not yet sent.
 func remember(st Storage, board string) {
 	var recent []string
-	st.Get(recentKey, &recent) // a broken list starts anew
-	recent = slices.DeleteFunc(recent, func(b string) bool { return b == board })
-	recent = slices.Insert(recent, 0, board)
+	st.Get(recentKey, &recent)                              // a broken list starts anew
+	list := append(make([]string, 0, len(recent)+1), board) // a loop, not slices: ~3 KB of app.wasm
+	for _, b := range recent {
+		if b != board {
+			list = append(list, b)
+		}
+	}
+	recent = list
 	if len(recent) > KeptReplicas {
 		for _, old := range recent[KeptReplicas:] {
 			st.Del(replicaKey(old))

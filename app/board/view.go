@@ -2,7 +2,6 @@ package board
 
 import (
 	"slices"
-	"sort"
 
 	"github.com/kairan/kairan/app/sync"
 	"github.com/kairan/kairan/shared"
@@ -64,15 +63,6 @@ const (
 // Moderating reports whether deletes are offered as moderator.
 func (m Moderation) Moderating() bool { return m == ModOn || m == ModUnverified }
 
-// newestFirst orders topics by descending id. (sort.Sort, not
-// slices.SortFunc: sort's code is in app.wasm anyway, while SortFunc adds
-// a sort specialised to Topic, ~5 KB brotli.)
-type newestFirst []Topic
-
-func (s newestFirst) Len() int           { return len(s) }
-func (s newestFirst) Less(i, j int) bool { return s[i].ID > s[j].ID }
-func (s newestFirst) Swap(i, j int)      { s[i], s[j] = s[j], s[i] }
-
 // view derives the View. Loop goroutine only.
 func (s *Session) view() View {
 	outbox := s.outbox()
@@ -83,19 +73,8 @@ func (s *Session) view() View {
 		v.Moderation = ModRefused // the token stopped being the moderator's
 	}
 
-	byID := make(map[int64]shared.Topic, len(s.replica.Topics)+len(s.sent))
-	for _, t := range s.replica.Topics {
-		byID[t.ID] = t
-	}
-	for id, t := range s.sent {
-		if have, ok := byID[id]; !ok || t.UpdatedAt.After(have.UpdatedAt) {
-			byID[id] = t
-		}
-	}
-	for id := range s.deleted {
-		delete(byID, id)
-	}
 	states, failed := map[int64]string{}, map[int64]sync.Op{}
+	clear(s.queuedEdit)
 	for _, op := range outbox.Ops {
 		op.Token = "" // the view never carries a secret
 		if op.Failed == "" {
@@ -105,24 +84,53 @@ func (s *Session) view() View {
 			v.Posts = append(v.Posts, op)
 			continue
 		}
-		switch t, ok := byID[op.TopicID]; {
-		case !ok:
+		switch {
 		case op.Failed != "":
 			failed[op.TopicID] = op
 		case op.Kind == sync.OpEdit:
-			t.Comment = op.Comment
-			byID[op.TopicID], states[op.TopicID] = t, "saving"
+			states[op.TopicID] = "saving"
+			s.queuedEdit[op.TopicID] = op.Comment
 		case op.Kind == sync.OpDelete:
 			states[op.TopicID] = "deleting"
 		}
 	}
 	slices.Reverse(v.Posts)
-	topics := make(newestFirst, 0, len(byID))
-	for id, t := range byID {
-		_, owned := s.owned[id]
-		topics = append(topics, Topic{Topic: t, Owned: owned, State: states[id], Failed: failed[id]})
-	}
-	sort.Sort(topics)
-	v.Topics = topics
+	v.Topics = s.merged(states, failed)
 	return v
+}
+
+// merged is the replica (already newest first) with this tab's delivered
+// writes laid over it: no map of all topics and no sort on every change,
+// only a walk of the replica and a place found for each of the few topics
+// it does not show yet.
+func (s *Session) merged(states map[int64]string, failed map[int64]sync.Op) []Topic {
+	out := make([]Topic, 0, len(s.replica.Topics)+len(s.sent))
+	shown := func(t shared.Topic) Topic {
+		_, owned := s.owned[t.ID]
+		if op, ok := states[t.ID]; ok && op == "saving" {
+			t.Comment = s.queuedEdit[t.ID]
+		}
+		return Topic{Topic: t, Owned: owned, State: states[t.ID], Failed: failed[t.ID]}
+	}
+	for _, t := range s.replica.Topics {
+		if s.deleted[t.ID] {
+			continue
+		}
+		if sent, ok := s.sent[t.ID]; ok && sent.UpdatedAt.After(t.UpdatedAt) {
+			t = sent
+		}
+		out = append(out, shown(t))
+	}
+	for id, t := range s.sent {
+		at := 0 // plain loops, not slices.Insert: each generic instance costs app.wasm bytes
+		for at < len(out) && out[at].ID > id {
+			at++
+		}
+		if (at == len(out) || out[at].ID != id) && !s.deleted[id] {
+			out = append(out, Topic{})
+			copy(out[at+1:], out[at:])
+			out[at] = shown(t)
+		}
+	}
+	return out
 }

@@ -21,7 +21,7 @@ func topic(id int64, comment string) shared.Topic {
 
 func session(topics ...shared.Topic) *Session {
 	return &Session{board: "lobby", cfg: Config{Storage: fake.NewStorage()}, replica: sync.Replica{Board: "lobby", Cursor: "e.1", Topics: topics},
-		sent: map[int64]shared.Topic{}, deleted: map[int64]bool{}, owned: map[int64]string{}, problems: map[string]string{}}
+		sent: map[int64]shared.Topic{}, deleted: map[int64]bool{}, queuedEdit: map[int64]string{}, owned: map[int64]string{}, problems: map[string]string{}}
 }
 
 func ids(v View) []int64 {

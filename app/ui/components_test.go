@@ -155,11 +155,11 @@ func TestModerationStatesAreSaid(t *testing.T) {
 	}
 }
 
-func TestModerateIsOfferedDiscreetlyInAFooter(t *testing.T) {
+func TestModerateIsOfferedDiscreetlyInTheFootLandmark(t *testing.T) {
 	f := mount(t, &ModeratorForm{})
-	contains(t, "closed", f, "<footer", `id="moderate"`)
+	contains(t, "closed", f, `role="contentinfo"`, `id="moderate"`)
 	f = mount(t, &ModeratorForm{open: true})
-	contains(t, "open", f, "<footer", `id="moderator-token"`, `type="password"`, `aria-label="Moderator token"`, `autocomplete="off"`)
+	contains(t, "open", f, `role="contentinfo"`, `id="moderator-token"`, `type="password"`, `aria-label="Moderator token"`, `autocomplete="off"`)
 }
 
 func TestRefusedEditsAndDeletesShowOnTheirTopic(t *testing.T) {
