@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kairan/kairan/api/config"
 	"github.com/kairan/kairan/app/client"
 	"github.com/kairan/kairan/app/sync"
 	"github.com/kairan/kairan/shared"
@@ -730,5 +731,30 @@ func TestCourierHonoursRetryAfter(t *testing.T) {
 		if n := countTopics(t, m.URL(), "lobby", op.Comment); n != 1 {
 			t.Fatalf("%q is on the server %d times", op.Comment, n)
 		}
+	}
+}
+
+// A moderator's delete the server refuses reads as moderation, not as
+// the owner check's message with the topic's id; an owner's refusal keeps
+// the server's words.
+func TestCourierSaysARefusedModeratorDeleteAsModeration(t *testing.T) {
+	m := startServer(t, func(c *config.Config) { c.ModeratorTokenEnv = "the-real-moderator-token-0123" })
+	victim := post(t, m.URL(), "lobby", "not to be deleted")
+	r := runCourier(t, m.URL(), sync.Outbox{})
+	mod := sync.Op{Key: sync.NewKey(), Kind: sync.OpDelete, Board: "lobby", TopicID: victim.Topic.ID, Token: "a-stale-moderator-token-000", Moderator: true}
+	owner := sync.Op{Key: sync.NewKey(), Kind: sync.OpDelete, Board: "lobby", TopicID: victim.Topic.ID, Token: "not-the-owner-token-0000000"}
+	r.q.Add(mod)
+	r.q.Add(owner)
+	o := r.untilOutbox(t, "both refused", func(o sync.Outbox) bool {
+		return len(o.Ops) == 2 && o.Ops[0].Failed != "" && o.Ops[1].Failed != ""
+	})
+	if got := o.Ops[0].Failed; got != "The moderator token was not accepted, so this topic was not deleted." {
+		t.Errorf("moderator refusal reads %q", got)
+	}
+	if got := o.Ops[1].Failed; strings.Contains(got, "moderator") || got == "" {
+		t.Errorf("owner refusal reads %q", got)
+	}
+	if n := countTopics(t, m.URL(), "lobby", "not to be deleted"); n != 1 {
+		t.Fatalf("the topic is gone: %d", n)
 	}
 }
