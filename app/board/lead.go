@@ -27,7 +27,7 @@ func (s *Session) newTabs(ch sync.Channel) *sync.Tabs {
 // lead starts this tab's engine and courier, bound to ctx (leadership).
 func (s *Session) lead(ctx context.Context) {
 	s.leader = true
-	saved := loadOutbox(s.cfg.Storage, s.board)
+	saved := loadOutbox(s.cfg.Storage, s.board) // what the last leader left
 	for _, op := range s.handed { // what no leader confirmed is ours to send
 		saved.Add(op)
 	}

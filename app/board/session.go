@@ -36,8 +36,9 @@ type Config struct {
 	// Tune adjusts the engine and courier before they run (tests).
 	Tune func(*sync.Engine, *sync.Courier)
 	// OnView observes the board: it gets a fresh View after every change,
-	// in order, on the session's goroutine. It must return quickly (hand
-	// the View to the UI goroutine).
+	// in order — the first within Open, on its caller's goroutine, the
+	// rest on the session's. It must return quickly (hand the View to the
+	// UI goroutine).
 	OnView func(View)
 }
 
@@ -107,6 +108,12 @@ func Open(cfg Config) *Session {
 	st.Get(AuthorKey, &s.author)
 	if st.Get(moderatorKey, &s.modToken); s.modToken != "" {
 		s.mod = ModUnverified
+	}
+	s.remote = loadOutbox(st, cfg.Board) // shown until a leader says more
+	// The first view, on the caller's goroutine before the loop starts:
+	// the page can show the saved board in the render that opened it.
+	if cfg.OnView != nil {
+		cfg.OnView(s.view())
 	}
 	var ch sync.Channel
 	if cfg.Channel != nil {

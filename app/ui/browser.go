@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"sync/atomic"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -15,10 +16,15 @@ import (
 // The page's edges in the browser: local storage, the tab channel and
 // locks, and the browser's news about the network, visibility and leaving.
 
-// openBrowserSession opens board's session on the browser's edges. Browser only.
-func openBrowserSession(name string, show func(*board.Session, board.View)) *board.Session {
+// openBrowserSession opens board's session on the browser's edges and
+// returns it with its first view (the saved board), for the render that
+// opens it. Later views go to show. Browser only.
+func openBrowserSession(name string, show func(*board.Session, board.View)) (*board.Session, board.View) {
 	var s *board.Session
+	var first board.View
+	var opened atomic.Bool
 	ready := make(chan struct{})
+	defer close(ready)
 	s = board.Open(board.Config{
 		Board:   name,
 		Client:  &client.Client{},
@@ -28,12 +34,16 @@ func openBrowserSession(name string, show func(*board.Session, board.View)) *boa
 		TabID:   rand.Text(),
 		Online:  app.Window().Get("navigator").Get("onLine").Bool(),
 		OnView: func(v board.View) {
+			if !opened.Load() { // the first, within Open, on this goroutine
+				first = v
+				opened.Store(true)
+				return
+			}
 			<-ready // s is set
 			show(s, v)
 		},
 	})
-	close(ready)
-	return s
+	return s, first
 }
 
 // localStorage is the browser's local storage. A value that cannot be

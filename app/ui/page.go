@@ -130,8 +130,9 @@ func (p *BoardPage) OnDismount() {
 }
 
 func (p *BoardPage) openSession(ctx app.Context) {
-	s := openBrowserSession(p.Board, func(s *board.Session, v board.View) { p.show(ctx, s, v) })
+	s, first := openBrowserSession(p.Board, func(s *board.Session, v board.View) { p.show(ctx, s, v) })
 	p.c = &controls{page: ctx, session: s}
+	p.View = first // the saved board, in this very render
 	p.slot.mu.Lock()
 	p.slot.from = s
 	p.slot.mu.Unlock()
