@@ -96,6 +96,20 @@ func TestServesPageAPIAndHealth(t *testing.T) {
 	}
 }
 
+// wasmBudget is DESIGN §6's limit for app.wasm on the wire, in bytes of
+// brotli: what a phone downloads before the app can start.
+const wasmBudget = 1_600_000
+
+func TestWasmStaysWithinItsBudget(t *testing.T) {
+	a := newAssets(os.DirFS("../web"))
+	if a.wasm["br"] == nil {
+		t.Fatal("web/app.wasm.br is not built: run `go tool task build` first")
+	}
+	if n := len(a.wasm["br"]); n > wasmBudget {
+		t.Fatalf("app.wasm is %d bytes brotli, over DESIGN §6's budget of %d: find what grew (docs/BENCHMARKS.md shows how)", n, wasmBudget)
+	}
+}
+
 func TestWasmIsServedPrecompressed(t *testing.T) {
 	m := startServer(t)
 	a := newAssets(os.DirFS("../web"))
