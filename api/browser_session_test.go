@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/kairan/kairan/api/config"
 	bt "github.com/kairan/kairan/api/internal/browsertest"
 	"github.com/kairan/kairan/app/client"
 	"github.com/kairan/kairan/shared"
@@ -249,5 +252,36 @@ func TestBrowserABurstArrivesWhole(t *testing.T) {
 	}
 	if len(seen) != want {
 		t.Fatalf("%d distinct topics shown, want %d", len(seen), want)
+	}
+}
+
+// TestBrowserARefusedPostGoesBackIntoTheForm: a post the server refuses
+// for good shows as not posted with the server's reason; "Edit" puts its
+// text back into the form, focused, to fix and send.
+func TestBrowserARefusedPostGoesBackIntoTheForm(t *testing.T) {
+	tab := bt.New(t)
+	words := filepath.Join(t.TempDir(), "blocklist")
+	if err := os.WriteFile(words, []byte("spam\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := startServer(t, func(c *config.Config) { c.BlocklistFile = words })
+	bt.Do(t, tab, 60*time.Second, "open the board", chromedp.Navigate(m.URL()+"/b/refused"))
+	bt.Until(t, tab, 60*time.Second, "the live board", liveSSE)
+	bt.Do(t, tab, 10*time.Second, "post a blocked word",
+		chromedp.SendKeys(chromedp.ID("comment"), "cheap spam here"), chromedp.Click(chromedp.ID("post-button")))
+	defer func() {
+		if t.Failed() {
+			t.Log(bt.Within(t, tab, 5*time.Second, "the page", chromedp.Evaluate[string](`document.querySelector("main").outerHTML.slice(0, 3000)`)))
+		}
+	}()
+	bt.Until(t, tab, 10*time.Second, "the refusal", `document.querySelector("#topics .topic.failed .why")?.textContent.length > 0`)
+	bt.Do(t, tab, 10*time.Second, "Edit the refused post", chromedp.Click(chromedp.CSS("#topics .topic.failed .retry-edit")))
+	bt.Until(t, tab, 10*time.Second, "the text back in the form, focused",
+		`document.getElementById("comment").value === "cheap spam here" && document.activeElement?.id === "comment" && document.querySelector("#topics .topic.failed") === null`)
+	bt.Do(t, tab, 10*time.Second, "fix and post",
+		typeInto("#comment", "cheap ham here"), chromedp.Click(chromedp.ID("post-button")))
+	bt.Until(t, tab, 10*time.Second, "the fixed post", `[...document.querySelectorAll("#topics .topic:not(.pending) .comment")].some(e => e.textContent === "cheap ham here")`)
+	if n := countTopics(t, m.URL(), "refused", "cheap ham here"); n != 1 {
+		t.Fatalf("the server has the fixed post %d times", n)
 	}
 }

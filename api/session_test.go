@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -544,4 +545,72 @@ func TestSessionChecksTheModeratorToken(t *testing.T) {
 	// checked again.
 	y := openTab(t, m.URL(), "elsewhere", edges, nil)
 	y.until(t, "moderating on another board", func(v board.View) bool { return v.Moderation == board.ModOn })
+}
+
+// A follower's write survives its leader closing at once (the leader
+// acknowledges a write only once it is kept), and messages between tabs
+// that are lost — the write handed over, the acknowledgement — are made
+// good: every write arrives once.
+func TestSessionFollowerWritesSurviveLostMessagesAndAClosingLeader(t *testing.T) {
+	m := startServer(t)
+	edges := newEdges()
+	a := openTab(t, m.URL(), "lobby", edges, nil)
+	a.until(t, "the leader live", func(v board.View) bool { return live(v) && v.Leader })
+	b := openTab(t, m.URL(), "lobby", edges, nil)
+	b.until(t, "the follower", func(v board.View) bool { return live(v) && !v.Leader })
+
+	edges.bus.Lose("enqueue", 1)
+	if err := b.s.Post("bob", "handed over, lost once"); err != nil {
+		t.Fatal(err)
+	}
+	edges.bus.Lose("ack", 1)
+	if err := b.s.Post("bob", "acknowledgement lost"); err != nil {
+		t.Fatal(err)
+	}
+	post(t, m.URL(), "lobby", "a change, so the leader speaks") // a state makes the follower resend
+	for _, x := range []*tab{a, b} {
+		x.until(t, "both posts in both tabs", func(v board.View) bool {
+			return shows(v, "handed over, lost once", 1) && shows(v, "acknowledgement lost", 1) && len(v.Posts) == 0
+		})
+	}
+
+	if err := b.s.Post("bob", "written as the leader leaves"); err != nil {
+		t.Fatal(err)
+	}
+	a.close() // at once: the write is kept by the follower or by the leader's saved outbox
+	b.until(t, "the follower leading, the write delivered", func(v board.View) bool {
+		return v.Leader && live(v) && shows(v, "written as the leader leaves", 1)
+	})
+	for _, c := range []string{"handed over, lost once", "acknowledgement lost", "written as the leader leaves"} {
+		if n := countTopics(t, m.URL(), "lobby", c); n != 1 {
+			t.Fatalf("the server has %q %d times", c, n)
+		}
+	}
+}
+
+// A write the server refuses for good shows as refused, with the server's
+// reason, at once; discarding it empties the outbox.
+func TestSessionShowsARefusedPostAtOnce(t *testing.T) {
+	words := filepath.Join(t.TempDir(), "blocklist")
+	if err := os.WriteFile(words, []byte("spam\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := startServer(t, func(c *config.Config) { c.BlocklistFile = words })
+	edges := newEdges()
+	edges.bus = nil
+	x := openTab(t, m.URL(), "lobby", edges, nil)
+	x.until(t, "live", live)
+	if err := x.s.Post("ann", "cheap spam"); err != nil {
+		t.Fatal(err)
+	}
+	v := x.until(t, "the refusal", func(v board.View) bool { return len(v.Posts) == 1 && v.Posts[0].Failed != "" })
+	if v.Waiting != 0 {
+		t.Fatalf("a refused post counts as waiting: %d", v.Waiting)
+	}
+	x.s.Discard(v.Posts[0].Key)
+	x.until(t, "the outbox empty", func(v board.View) bool { return len(v.Posts) == 0 })
+	var saved sync.Outbox
+	if found, _ := edges.storage.Get("kairan/outbox/lobby", &saved); found && len(saved.Ops) != 0 {
+		t.Fatalf("the saved outbox still holds %+v", saved.Ops)
+	}
 }

@@ -16,10 +16,18 @@ import (
 func (s *Session) newTabs(ch sync.Channel) *sync.Tabs {
 	t := sync.NewTabs(s.cfg.TabID, s.board, ch, s.cfg.Elect)
 	t.Lead = func(ctx context.Context) { s.do(func() { s.lead(ctx) }) }
-	t.Enqueue = func(op sync.Op) { s.do(func() { s.queue.Add(op) }) }
+	t.Enqueue = func(op sync.Op, stored func()) {
+		s.do(func() {
+			s.queue.Add(op)
+			s.saveOutbox() // kept before the writing tab is told so
+			if stored != nil {
+				stored()
+			}
+		})
+	}
 	t.Discard = func(key string) { s.do(func() { s.queue.Discard(key) }) }
 	t.OnHello = func() { s.do(func() { s.fullDue, s.dirty = true, true }) }
-	t.OnAck = func(key string) { s.do(func() { s.dropHanded(key) }) }
+	t.OnAck = func(key string) { s.do(func() { s.acked[key] = true }) }
 	t.OnState = func(m sync.Message) { s.do(func() { s.follow(m) }) }
 	return t
 }
@@ -28,10 +36,10 @@ func (s *Session) newTabs(ch sync.Channel) *sync.Tabs {
 func (s *Session) lead(ctx context.Context) {
 	s.leader = true
 	saved := loadOutbox(s.cfg.Storage, s.board) // what the last leader left
-	for _, op := range s.handed { // what no leader confirmed is ours to send
+	for _, op := range s.handed {               // what no leader confirmed is ours to send
 		saved.Add(op)
 	}
-	s.handed, s.remote = nil, sync.Outbox{}
+	s.handed, s.acked, s.remote = nil, map[string]bool{}, sync.Outbox{}
 	s.queue = sync.NewQueue(saved, s.outboxChanged)
 	s.outboxDirty.Store(true)
 	s.outboxChanged()
@@ -69,6 +77,11 @@ func (s *Session) outboxChanged() {
 func (s *Session) reset(snap shared.Snapshot) {
 	s.replica.Reset(snap)
 	s.replica.SyncedAt = s.status.LastLive
+	// The snapshot is the board as it is: what this tab delivered is in it,
+	// or its change follows the reset. An overlay kept longer could show a
+	// topic deleted meanwhile.
+	clear(s.sent)
+	clear(s.deleted)
 	s.replicaDirty, s.fullDue, s.delta, s.dirty = true, true, nil, true
 }
 
@@ -78,11 +91,13 @@ func (s *Session) apply(cs []shared.Change) {
 	if len(cs) == 0 {
 		return
 	}
-	if len(s.delta) == 0 {
-		s.deltaBase = s.replica.Cursor
+	if s.tabs != nil { // followers are owed these
+		if len(s.delta) == 0 {
+			s.deltaBase = s.replica.Cursor
+		}
+		s.delta = append(s.delta, cs...)
 	}
 	s.replica.Apply(cs...)
-	s.delta = append(s.delta, cs...)
 	for _, c := range cs { // the replica has caught up with what this tab sent
 		delete(s.sent, c.Topic.ID)
 		delete(s.deleted, c.Topic.ID)
@@ -107,20 +122,36 @@ func (s *Session) setStatus(st sync.Status) {
 // delivered records a write the server took: a new owner token, and the
 // topic as the server answered until the replica shows it.
 func (s *Session) delivered(op sync.Op, created *shared.CreatedTopic, edited *shared.Topic) {
+	// The change often comes over the stream before the answer: an
+	// overlay the replica already covers would never be cleared.
+	shown := func(t shared.Topic) bool {
+		for _, have := range s.replica.Topics {
+			if have.ID == t.ID {
+				return !have.UpdatedAt.Before(t.UpdatedAt)
+			}
+		}
+		return false
+	}
 	switch {
 	case created != nil:
 		s.owned[created.Topic.ID] = created.OwnerToken
 		s.saveTokens()
-		s.sent[created.Topic.ID] = created.Topic
+		if !shown(created.Topic) {
+			s.sent[created.Topic.ID] = created.Topic
+		}
 	case edited != nil:
-		s.sent[edited.ID] = *edited
+		if !shown(*edited) {
+			s.sent[edited.ID] = *edited
+		}
 	case op.Kind == sync.OpDelete:
 		if _, ok := s.owned[op.TopicID]; ok {
 			delete(s.owned, op.TopicID)
 			s.saveTokens()
 		}
 		delete(s.sent, op.TopicID)
-		s.deleted[op.TopicID] = true
+		if shown(shared.Topic{ID: op.TopicID}) { // still in the replica: hide it until its change
+			s.deleted[op.TopicID] = true
+		}
 	}
 	s.dirty = true
 }
@@ -140,10 +171,17 @@ func (s *Session) follow(m sync.Message) {
 		s.tabs.Hello() // a message was lost: ask for the whole replica
 	}
 	if m.Status != nil {
+		if m.Status.Mode == sync.Live && s.status.Mode != sync.Live && s.mod == ModUnverified {
+			s.check(s.modToken) // the server can be asked now
+		}
 		s.status = *m.Status
 	}
 	if m.Outbox != nil {
 		s.remote = m.Outbox.Clone()
+		// A write handed over shows until the leader's outbox has it, or,
+		// once acknowledged, until the leader's outbox no longer does
+		// (delivered: the replica will show it).
+		s.handed = slices.DeleteFunc(s.handed, func(op sync.Op) bool { return s.remote.Has(op.Key) || s.acked[op.Key] })
 	}
 	if owned, err := loadTokens(s.cfg.Storage, s.board); err == nil {
 		s.owned = owned // the leader stores the tokens of new topics
@@ -153,5 +191,6 @@ func (s *Session) follow(m sync.Message) {
 
 func (s *Session) dropHanded(key string) {
 	s.handed = slices.DeleteFunc(s.handed, func(op sync.Op) bool { return op.Key == key })
+	delete(s.acked, key)
 	s.dirty = true
 }

@@ -61,6 +61,7 @@ type Session struct {
 	closing gosync.Once
 
 	outboxDirty atomic.Bool // the queue changed (set from any goroutine)
+	stopping    bool        // Close has begun (loop goroutine only)
 
 	// The loop's own; Close takes them over once the loop has returned.
 	replica      sync.Replica
@@ -71,7 +72,8 @@ type Session struct {
 	leader       bool
 	queue        *sync.Queue            // the leader's outbox
 	remote       sync.Outbox            // a follower's copy of the leader's outbox, as last heard
-	handed       []sync.Op              // a follower's writes the leader has not acknowledged
+	handed       []sync.Op              // a follower's writes not yet seen in the leader's outbox
+	acked        map[string]bool        // handed writes the leader has kept
 	engine       *sync.Engine           // the leader's
 	courier      *sync.Courier          // the leader's
 	sent         map[int64]shared.Topic // delivered writes the replica does not show yet
@@ -97,7 +99,7 @@ func Open(cfg Config) *Session {
 		inbox: make(chan func(), 64), wake: make(chan struct{}, 1),
 		quit: make(chan struct{}), done: make(chan struct{}),
 		online: cfg.Online, sent: map[int64]shared.Topic{}, deleted: map[int64]bool{}, queuedEdit: map[int64]string{},
-		problems: map[string]string{}, dirty: true}
+		problems: map[string]string{}, acked: map[string]bool{}, dirty: true}
 	remember(st, cfg.Board)
 	s.replica = loadReplica(st, cfg.Board)
 	s.status = sync.Status{Mode: sync.Connecting, LastLive: s.replica.SyncedAt}
@@ -126,7 +128,7 @@ func Open(cfg Config) *Session {
 	if s.tabs == nil {
 		s.do(func() { s.lead(ctx) })
 	} else {
-		s.spawn(func() { s.tabs.Run(ctx) })
+		s.do(func() { s.spawn(func() { s.tabs.Run(ctx) }) })
 	}
 	if s.modToken != "" {
 		token := s.modToken
@@ -140,12 +142,17 @@ func Open(cfg Config) *Session {
 // It returns once every goroutine of the session has ended.
 func (s *Session) Close() {
 	s.closing.Do(func() {
+		// Workers first, while the loop still takes what they report: a
+		// post the server just took must have its owner token kept.
+		stopped := make(chan struct{})
+		s.do(func() { s.stopping = true; s.stop(); close(stopped) })
+		<-stopped
+		s.workers.Wait()
 		close(s.quit)
 		<-s.done
-		s.stop()
-		s.workers.Wait()
-		if s.leader {
-			s.saveReplica() // the loop has returned: its state is ours now
+		if s.leader { // the loop has returned: its state is ours now
+			s.saveOutbox()
+			s.saveReplica()
 		}
 	})
 }
@@ -158,8 +165,12 @@ func (s *Session) do(f func()) {
 	}
 }
 
-// spawn runs f as a worker of the session: Close waits for it.
+// spawn runs f as a worker of the session: Close waits for it. Loop
+// goroutine only; once Close has begun, nothing new starts.
 func (s *Session) spawn(f func()) {
+	if s.stopping {
+		return
+	}
 	s.workers.Add(1)
 	go func() { defer s.workers.Done(); f() }()
 }
@@ -183,8 +194,9 @@ func (s *Session) loop() {
 			f()
 			s.drain() // a burst of events makes one view
 		case <-s.wake:
-			if s.outboxDirty.Swap(false) {
+			if s.outboxDirty.Swap(false) { // delivered, refused, queued: shown and kept
 				s.saveOutbox()
+				s.dirty = true
 			}
 		case <-save.C:
 			saving = false

@@ -51,8 +51,35 @@ func TestViewShowsDeliveredWritesUntilTheReplicaHasThem(t *testing.T) {
 	if len(s.sent) != 0 || len(s.deleted) != 0 || len(s.view().Topics) != 1 || s.replica.Cursor != "e.3" {
 		t.Fatalf("overlays after the replica caught up: sent %v deleted %v", s.sent, s.deleted)
 	}
+	if len(s.delta) != 0 {
+		t.Fatalf("a tab without other tabs keeps %d changes for them", len(s.delta))
+	}
+	// With other tabs, they are owed the changes since the cursor they have.
+	s = session(topic(1, "old"))
+	s.tabs = &sync.Tabs{}
+	s.apply([]shared.Change{{Cursor: "e.2", Board: "lobby", Kind: shared.ChangeCreated, Topic: topic(2, "new")}})
+	s.apply([]shared.Change{{Cursor: "e.3", Board: "lobby", Kind: shared.ChangeCreated, Topic: topic(3, "newer")}})
 	if len(s.delta) != 2 || s.deltaBase != "e.1" {
 		t.Fatalf("followers are owed %d changes from %q, want 2 from e.1", len(s.delta), s.deltaBase)
+	}
+}
+
+// An answer that comes after the stream already showed its change leaves
+// no overlay behind, and a reset drops every overlay.
+func TestViewLeavesNoOverlayTheReplicaCovers(t *testing.T) {
+	s := session(topic(2, "new"), topic(1, "old"))
+	s.delivered(sync.Op{Kind: sync.OpPost}, &shared.CreatedTopic{Topic: topic(2, "new"), OwnerToken: "t2"}, nil)
+	if len(s.sent) != 0 || s.owned[2] != "t2" {
+		t.Fatalf("sent %v owned %v", s.sent, s.owned)
+	}
+	s.delivered(sync.Op{Kind: sync.OpDelete, TopicID: 9}, nil, nil) // not in the replica
+	if len(s.deleted) != 0 {
+		t.Fatalf("deleted %v", s.deleted)
+	}
+	s.sent[5] = topic(5, "answered, change not seen")
+	s.reset(shared.Snapshot{Board: "lobby", Cursor: "e.9", Topics: []shared.Topic{topic(1, "old")}})
+	if len(s.sent) != 0 || len(s.view().Topics) != 1 {
+		t.Fatalf("after a reset: sent %v, view %v", s.sent, s.view().Topics)
 	}
 }
 

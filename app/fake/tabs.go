@@ -17,6 +17,7 @@ import (
 type Bus struct {
 	mu    gosync.Mutex
 	peers map[*memoryChannel]struct{}
+	lose  map[string]int // messages of a kind still to lose
 }
 
 // NewBus returns an empty bus.
@@ -36,9 +37,24 @@ type memoryChannel struct {
 	in  chan sync.Message
 }
 
+// Lose makes the bus lose the next n messages of kind (a busy tab's
+// BroadcastChannel drops messages; the tabs' protocol must cope).
+func (b *Bus) Lose(kind string, n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.lose == nil {
+		b.lose = map[string]int{}
+	}
+	b.lose[kind] += n
+}
+
 func (c *memoryChannel) Send(m sync.Message) {
 	c.bus.mu.Lock()
 	defer c.bus.mu.Unlock()
+	if c.bus.lose[m.Kind] > 0 {
+		c.bus.lose[m.Kind]--
+		return
+	}
 	for p := range c.bus.peers {
 		if p != c {
 			select {

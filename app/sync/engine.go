@@ -190,12 +190,19 @@ func (e *Engine) Run(ctx context.Context) {
 	e.defaults()
 	e.setStatus(Status{Mode: Connecting, LastLive: e.lastLive})
 	failures, sseFailures, unreachable := 0, 0, 0
+	tryAnyway := false // the device said offline for long: try once regardless
 	for ctx.Err() == nil {
-		if e.offline.Load() {
+		if e.offline.Load() && !tryAnyway {
 			e.setStatus(Status{Mode: Offline, LastLive: e.lastLive})
-			e.waitForNetwork(ctx)
+			tryAnyway = e.waitForNetwork(ctx)
 			failures, unreachable = 0, 0
 			continue
+		}
+		tryAnyway = false
+		if e.status.Mode != Live && e.status.Mode != Connecting {
+			// Whatever the status said while waiting is over: say what
+			// happens now, not what happened last.
+			e.setStatus(Status{Mode: Connecting, LastLive: e.lastLive})
 		}
 		attempt, abort := context.WithCancel(ctx)
 		e.mu.Lock()
@@ -275,22 +282,24 @@ func (e *Engine) wait(ctx context.Context, d time.Duration, unreachable bool) {
 }
 
 // waitForNetwork waits while the device is offline. A device that says it
-// is offline is believed; BackoffMax bounds the wait in case the "online"
-// news never comes.
-func (e *Engine) waitForNetwork(ctx context.Context) {
+// is offline is believed, but not for ever: after BackoffMax, or on a
+// Kick, it reports that one attempt should be made anyway (the "online"
+// news may never come).
+func (e *Engine) waitForNetwork(ctx context.Context) (tryAnyway bool) {
 	t := time.NewTimer(e.BackoffMax)
 	defer t.Stop()
 	for e.offline.Load() {
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-t.C:
-			return
+			return true
 		case <-e.kick:
-			return
+			return true
 		case <-e.network:
 		}
 	}
+	return false
 }
 
 var (
@@ -312,7 +321,7 @@ func (e *Engine) followSSE(ctx context.Context) (healthy bool, err error) {
 	events := 0
 	needReset := e.cursor == ""
 	watchdog := time.AfterFunc(e.OpenTimeout, func() { cancel(errNotOpen) })
-	defer watchdog.Stop()
+	defer func() { watchdog.Stop() }() // the one running at the end: goLive replaces it
 	goLive := func() {
 		if needReset || !liveAt.IsZero() {
 			return

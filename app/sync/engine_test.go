@@ -764,3 +764,30 @@ drain:
 		t.Fatalf("%d streams, want 3", streams.Load())
 	}
 }
+
+// A device that says it is offline is believed, but not for ever: after
+// BackoffMax without news (or on a Kick) the engine tries once, and says
+// "connecting" while it does.
+func TestEngineTriesOnceAfterALongOfflineSilence(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, lobby("ep0ch.1"), func(e *Engine) { e.BackoffMin, e.BackoffMax = time.Second, time.Minute })
+		r.e.Network(false)
+		c := r.next(t) // the first attempt had started already
+		c.given(t)
+		if u := r.last(t); u.s.Mode != Offline {
+			t.Fatalf("status %+v, want offline", u.s)
+		}
+		went := time.Now()
+		c = r.next(t)
+		if d := c.at.Sub(went); d != r.e.BackoffMax {
+			t.Fatalf("tried after %v offline, want BackoffMax (%v)", d, r.e.BackoffMax)
+		}
+		if u := r.last(t); u.s.Mode != Connecting {
+			t.Fatalf("while trying: status %+v, want connecting", u.s)
+		}
+		c.fail(errors.New("network is unreachable"))
+		if u := r.last(t); u.s.Mode != Offline {
+			t.Fatalf("after the try: status %+v, want offline again", u.s)
+		}
+	})
+}

@@ -45,9 +45,14 @@ type Outbox struct {
 // Add queues op at the end, unless an op with its key is queued already
 // (the same write can reach the leader twice, from a tab that resends).
 func (o *Outbox) Add(op Op) {
-	if !slices.ContainsFunc(o.Ops, func(have Op) bool { return have.Key == op.Key }) {
+	if !o.Has(op.Key) {
 		o.Ops = append(o.Ops, op)
 	}
+}
+
+// Has reports whether an op with key is queued.
+func (o *Outbox) Has(key string) bool {
+	return slices.ContainsFunc(o.Ops, func(op Op) bool { return op.Key == key })
 }
 
 // Next is the first op still to send.

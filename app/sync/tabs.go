@@ -53,8 +53,10 @@ type Tabs struct {
 	// the board and delivering the outbox, bound to ctx (cancelled when
 	// leadership ends), and returns at once.
 	Lead func(ctx context.Context)
-	// Enqueue and Discard reach the leader's courier.
-	Enqueue func(Op)
+	// Enqueue hands op to the leader's outbox; stored (nil for this tab's
+	// own ops) is to be called once the op is kept, and acknowledges it to
+	// the tab that wrote it. Discard reaches the leader's outbox too.
+	Enqueue func(op Op, stored func())
 	Discard func(key string)
 	// OnState shows a follower what the leader says.
 	OnState func(Message)
@@ -127,10 +129,16 @@ func (t *Tabs) take() []func(bool) {
 // Run takes part until ctx is done.
 func (t *Tabs) Run(ctx context.Context) {
 	defer t.Channel.Close()
-	elected := make(chan func(), 1)
+	elected := make(chan func())
 	go func() {
-		if release, err := t.Elect(ctx, "kairan/"+t.Board); err == nil {
-			elected <- release
+		release, err := t.Elect(ctx, "kairan/"+t.Board)
+		if err != nil {
+			return
+		}
+		select {
+		case elected <- release:
+		case <-ctx.Done(): // elected as Run ended: give it back, or no tab could lead
+			release()
 		}
 	}()
 	release := func() {}
@@ -146,7 +154,7 @@ func (t *Tabs) Run(ctx context.Context) {
 			t.leader = true
 			t.Lead(leadCtx)
 			for _, op := range t.unacked { // what no leader confirmed is ours to send
-				t.enqueue(op)
+				t.enqueue(op, "")
 			}
 			t.unacked = nil
 			t.state.From = t.ID
@@ -170,8 +178,7 @@ func (t *Tabs) receive(m Message) {
 			t.Channel.Send(t.state)
 		}
 	case t.leader && m.Kind == "enqueue" && m.Op != nil:
-		t.enqueue(*m.Op)
-		t.Channel.Send(Message{Kind: "ack", From: t.ID, Key: m.Op.Key})
+		t.enqueue(*m.Op, m.From)
 	case t.leader && m.Kind == "discard":
 		t.Discard(m.Key)
 	case !t.leader && m.Kind == "ack":
@@ -180,9 +187,14 @@ func (t *Tabs) receive(m Message) {
 			t.OnAck(m.Key)
 		}
 	case !t.leader && m.Kind == "state":
-		if m.From != t.lastFrom { // a new leader: hand it what is unconfirmed
-			t.lastFrom = m.From
-			for _, op := range t.unacked {
+		// Hand the leader what it has not confirmed: all of it to a new
+		// leader, and to the same one what its outbox lacks (a message
+		// between tabs may be lost; the leader takes each op once and
+		// acknowledges it again).
+		newLeader := m.From != t.lastFrom
+		t.lastFrom = m.From
+		for _, op := range t.unacked {
+			if newLeader || m.Outbox != nil && !m.Outbox.Has(op.Key) {
 				t.Channel.Send(Message{Kind: "enqueue", From: t.ID, Op: &op})
 			}
 		}
@@ -194,7 +206,7 @@ func (t *Tabs) receive(m Message) {
 
 func (t *Tabs) write(op Op) {
 	if t.leader {
-		t.enqueue(op)
+		t.enqueue(op, "")
 		return
 	}
 	t.unacked = append(t.unacked, op)
@@ -209,11 +221,21 @@ func (t *Tabs) drop(key string) {
 	}
 }
 
-// enqueue hands op to the leader's courier once, however often a follower
-// resends it.
-func (t *Tabs) enqueue(op Op) {
-	if !t.taken[op.Key] {
-		t.taken[op.Key] = true
-		t.Enqueue(op)
+// enqueue hands op to the leader's outbox once, however often a follower
+// resends it. A follower's op (from names it) is acknowledged once it is
+// kept, so the follower never forgets a write the leader could still lose.
+func (t *Tabs) enqueue(op Op, from string) {
+	ack := func() { t.Channel.Send(Message{Kind: "ack", From: t.ID, Key: op.Key}) }
+	if t.taken[op.Key] {
+		if from != "" {
+			ack() // kept already (or on its way to be): the first ack was lost
+		}
+		return
 	}
+	t.taken[op.Key] = true
+	var stored func()
+	if from != "" {
+		stored = func() { t.post(func(bool) { ack() }) }
+	}
+	t.Enqueue(op, stored)
 }

@@ -26,7 +26,12 @@ func openTab(t *testing.T, bus *fake.Bus, locks *fake.Locks, id string) *tab {
 	x := &tab{led: make(chan struct{}), queued: make(chan Op, 64), states: make(chan Message, 64), leadCtx: make(chan context.Context, 1)}
 	x.t = NewTabs(id, "lobby", bus.Open(), locks.Elect)
 	x.t.Lead = func(ctx context.Context) { x.leadCtx <- ctx; close(x.led) }
-	x.t.Enqueue = func(op Op) { x.queued <- op }
+	x.t.Enqueue = func(op Op, stored func()) {
+		x.queued <- op
+		if stored != nil {
+			stored()
+		}
+	}
 	x.t.Discard = func(string) {}
 	x.t.OnState = func(m Message) { x.states <- m }
 	ctx, cancel := context.WithCancel(context.Background())

@@ -77,13 +77,23 @@ func BrowserElector(ctx context.Context, name string) (func(), error) {
 		return nil
 	})
 	locks.Call("request", name, map[string]any{"signal": abort.Get("signal")}, onGrant).Call("catch", onFail)
+	releaseFuncs := func() { onGrant.Release(); hold.Release(); onFail.Release() }
 	select {
 	case resolve := <-granted:
-		return func() { resolve.Invoke(); onGrant.Release(); hold.Release(); onFail.Release() }, nil
+		return func() { resolve.Invoke(); releaseFuncs() }, nil
 	case <-failed:
+		releaseFuncs()
 		return nil, errors.New("web lock request failed")
 	case <-ctx.Done():
+		// The abort rejects a request still waiting; a lock granted in
+		// the meantime must be given back, or no tab could lead again.
 		abort.Call("abort")
+		select {
+		case resolve := <-granted:
+			resolve.Invoke()
+		case <-failed:
+		}
+		releaseFuncs()
 		return nil, ctx.Err()
 	}
 }

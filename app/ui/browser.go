@@ -77,6 +77,10 @@ func (localStorage) Del(key string) {
 	app.Window().Get("localStorage").Call("removeItem", key)
 }
 
+func passNetwork(s *board.Session) {
+	s.Network(app.Window().Get("navigator").Get("onLine").Bool())
+}
+
 // watchBrowser passes the browser's news to the page's session: the
 // network went or came back (offline is shown at once, online reconnects
 // at once), the tab became visible (retry now), the page is being left
@@ -92,8 +96,10 @@ func (p *BoardPage) watchBrowser(ctx app.Context) func() {
 		})
 	}
 	on := map[string]func(args []app.Value){
-		"online":  func([]app.Value) { session(func(s *board.Session) { s.Network(true) }) },
-		"offline": func([]app.Value) { session(func(s *board.Session) { s.Network(false) }) },
+		// The network's state is read when the news is passed on, not taken
+		// from the event's name: two events may be passed on out of order.
+		"online":  func([]app.Value) { session(passNetwork) },
+		"offline": func([]app.Value) { session(passNetwork) },
 		"visibilitychange": func([]app.Value) {
 			if app.Window().Get("document").Get("visibilityState").String() == "visible" {
 				session((*board.Session).Kick)

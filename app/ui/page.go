@@ -51,7 +51,7 @@ type controls struct {
 	refocus      string
 	refocusAfter int64
 	// refill is a refused post's text for the post form to take back.
-	refill string
+	refill Refill
 }
 
 // refocusIfGone gives the focus back to c.refocus once the deleted topic
@@ -146,6 +146,9 @@ func (p *BoardPage) closeSession() {
 	}
 	go p.c.session.Close()
 	p.c = nil
+	p.slot.mu.Lock()
+	p.slot.from = nil // its last views are not this page's any more
+	p.slot.mu.Unlock()
 }
 
 // show takes a View from the session's goroutine to the UI goroutine.
@@ -209,7 +212,7 @@ func (p *BoardPage) Render() app.UI {
 				return app.P().Class("notice", "error").Text(p.Invalid)
 			}).Else(func() app.UI {
 				return app.Div().Body(
-					&PostForm{C: p.c, Author: v.Author},
+					&PostForm{C: p.c, Author: v.Author, Refill: p.refill()},
 					&TopicList{View: v, Now: p.Now, C: p.c, Editing: p.editing()},
 				)
 			}),
@@ -218,6 +221,15 @@ func (p *BoardPage) Render() app.UI {
 			return &ModeratorForm{C: p.c}
 		}),
 	)
+}
+
+// refill is what the post form should take back (a refused post), with a
+// sequence number so the same text twice is taken twice.
+func (p *BoardPage) refill() Refill {
+	if p.c == nil {
+		return Refill{}
+	}
+	return p.c.refill
 }
 
 func (p *BoardPage) editing() int64 {

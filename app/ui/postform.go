@@ -20,19 +20,23 @@ type PostForm struct {
 	// Author is the name the person last posted under: the field starts
 	// with it.
 	Author string
+	// Refill is a refused post put back to be fixed (the field's DOM value
+	// is set by controls.fill).
+	Refill Refill
 
-	draft   string
-	author  string
-	touched bool // the name field was edited on this page
-	err     string
+	refilled int // the Refill.Seq taken
+	draft    string
+	author   string
+	touched  bool // the name field was edited on this page
+	err      string
 }
 
 func (f *PostForm) Render() app.UI {
 	if !f.touched {
 		f.author = f.Author
 	}
-	if f.C != nil && f.C.refill != "" { // a refused post, back to be fixed
-		f.draft, f.C.refill = f.C.refill, ""
+	if f.Refill.Seq != f.refilled { // a refused post, back to be fixed
+		f.draft, f.refilled = f.Refill.Text, f.Refill.Seq
 	}
 	n := utf8.RuneCountInString(f.draft)
 	return app.Form().ID("post-form").Class("post").OnSubmit(f.onPost).Body(
@@ -89,6 +93,12 @@ func (f *PostForm) post(ctx app.Context) {
 	}
 	f.err, f.draft = "", ""
 	clearField(ctx, "comment")
+}
+
+// Refill is text for the post form to take back; Seq tells two apart.
+type Refill struct {
+	Text string
+	Seq  int
 }
 
 // submitKey reports Ctrl+Enter or ⌘+Enter, outside IME composition

@@ -81,7 +81,7 @@ func renderRefused(c *controls, op sync.Op, why string) app.UI {
 	// A refused post can go back into the form, to fix and send again.
 	refill := func(ctx app.Context, e app.Event) {
 		if c != nil {
-			c.refill = op.Comment
+			c.refill = Refill{Text: op.Comment, Seq: c.refill.Seq + 1}
 			c.session.Discard(op.Key)
 			ctx.Dispatch(func(app.Context) { c.fill("comment", op.Comment) }) // the page re-renders the form
 		}
