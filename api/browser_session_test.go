@@ -173,7 +173,8 @@ func TestBrowserKeyboardAndFocus(t *testing.T) {
 	post("second")
 	ids := bt.Within(t, tab, 5*time.Second, "read the ids", chromedp.Evaluate[[]string](`[...document.querySelectorAll("#topics .topic")].map(e => e.id)`))
 	if len(ids) != 2 {
-		t.Fatalf("topics %v", ids)
+		t.Fatalf("topics %v", bt.Within(t, tab, 5*time.Second, "read the topics", chromedp.Evaluate[[]string](
+			`[...document.querySelectorAll("#topics .topic")].map(e => e.id + " " + e.className + " " + JSON.stringify(e.querySelector(".comment")?.textContent))`)))
 	}
 	newest, older := ids[0], ids[1]
 	num := strings.TrimPrefix(newest, "topic-")

@@ -2,6 +2,7 @@ package board
 
 import (
 	"slices"
+	"time"
 
 	"github.com/kairan/kairan/app/sync"
 	"github.com/kairan/kairan/shared"
@@ -81,7 +82,9 @@ func (s *Session) view() View {
 			v.Waiting++
 		}
 		if op.Kind == sync.OpPost {
-			v.Posts = append(v.Posts, op)
+			if !s.arrived(op) {
+				v.Posts = append(v.Posts, op)
+			}
 			continue
 		}
 		switch {
@@ -97,6 +100,30 @@ func (s *Session) view() View {
 	slices.Reverse(v.Posts)
 	v.Topics = s.merged(states, failed)
 	return v
+}
+
+// arrived reports whether a post still waiting for its answer is in the
+// replica already: the stream often brings the change before the POST's
+// answer, and showing both would show the post twice. Until the answer
+// names its id, the match is by author and text among topics this browser
+// does not own yet, created after the post was queued (less ten minutes
+// of clock skew). At worst an identical post by someone else at the same
+// moment hides this one until its answer comes.
+func (s *Session) arrived(op sync.Op) bool {
+	if op.Failed != "" {
+		return false
+	}
+	since := op.Queued.Add(-10 * time.Minute)
+	author := op.Author
+	if author == "" {
+		author = shared.AnonymousAuthor
+	}
+	for _, t := range s.replica.Topics {
+		if _, owned := s.owned[t.ID]; !owned && t.Comment == op.Comment && t.Author == author && t.CreatedAt.After(since) {
+			return true
+		}
+	}
+	return false
 }
 
 // merged is the replica (already newest first) with this tab's delivered

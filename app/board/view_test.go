@@ -142,3 +142,30 @@ func TestStorageProblemsAreSaidWorstFirst(t *testing.T) {
 }
 
 var errFull = &shared.Error{Code: shared.CodeInternal, Message: "full."}
+
+// The stream often brings a post before its answer: it shows once, as the
+// topic, not also as the pending post.
+func TestViewShowsAPostOnceWhenTheStreamBeatsTheAnswer(t *testing.T) {
+	s := session(topic(1, "old"))
+	queued := t0.Add(2 * time.Minute)
+	s.queue = sync.NewQueue(sync.Outbox{Ops: []sync.Op{
+		{Key: "p", Kind: sync.OpPost, Board: "lobby", Author: "ann", Comment: "hello", Queued: queued},
+	}}, nil)
+	if v := s.view(); len(v.Posts) != 1 || len(v.Topics) != 1 {
+		t.Fatalf("before the change: posts %v topics %v", v.Posts, v.Topics)
+	}
+	arrived := topic(3, "hello") // created at t0+3 min, by ann
+	s.apply([]shared.Change{{Cursor: "e.2", Board: "lobby", Kind: shared.ChangeCreated, Topic: arrived}})
+	v := s.view()
+	if len(v.Posts) != 0 || len(v.Topics) != 2 || v.Waiting != 1 {
+		t.Fatalf("after the change, before the answer: posts %v, %d topics, waiting %d", v.Posts, len(v.Topics), v.Waiting)
+	}
+	// Someone else's identical older topic does not hide a new post.
+	s = session(topic(1, "hello"))
+	s.queue = sync.NewQueue(sync.Outbox{Ops: []sync.Op{
+		{Key: "p", Kind: sync.OpPost, Board: "lobby", Author: "ann", Comment: "hello", Queued: t0.Add(time.Hour)},
+	}}, nil)
+	if v := s.view(); len(v.Posts) != 1 {
+		t.Fatalf("an old identical topic hid the post: %v", v.Posts)
+	}
+}
