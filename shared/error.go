@@ -13,6 +13,7 @@ const (
 	CodeInvalidAuthor         Code = "invalid_author"
 	CodeInvalidBoard          Code = "invalid_board"
 	CodeInvalidLimit          Code = "invalid_limit"
+	CodeInvalidBefore         Code = "invalid_before"
 	CodeInvalidWait           Code = "invalid_wait"
 	CodeInvalidIdempotencyKey Code = "invalid_idempotency_key"
 	CodeUnauthorized          Code = "unauthorized"

@@ -22,6 +22,7 @@ import (
 // Store is what the handlers need of the database.
 type Store interface {
 	Snapshot(ctx context.Context, board string, limit int) (shared.Snapshot, error)
+	Older(ctx context.Context, board string, before int64, limit int) (shared.Snapshot, error)
 	CreateTopic(ctx context.Context, in store.NewTopic) (store.Created, error)
 	EditTopic(ctx context.Context, board string, id int64, comment string, who store.Actor) (shared.Topic, shared.Change, error)
 	DeleteTopic(ctx context.Context, board string, id int64, who store.Actor) (shared.Change, error)

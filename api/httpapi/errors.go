@@ -17,6 +17,7 @@ var statusOf = map[shared.Code]int{
 	shared.CodeInvalidAuthor:         http.StatusBadRequest,
 	shared.CodeInvalidBoard:          http.StatusBadRequest,
 	shared.CodeInvalidLimit:          http.StatusBadRequest,
+	shared.CodeInvalidBefore:         http.StatusBadRequest,
 	shared.CodeInvalidWait:           http.StatusBadRequest,
 	shared.CodeInvalidIdempotencyKey: http.StatusBadRequest,
 	shared.CodeUnauthorized:          http.StatusUnauthorized,

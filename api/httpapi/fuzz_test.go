@@ -52,6 +52,7 @@ var contractStatus = map[shared.Code]int{
 	shared.CodeInvalidAuthor:         http.StatusBadRequest,
 	shared.CodeInvalidBoard:          http.StatusBadRequest,
 	shared.CodeInvalidLimit:          http.StatusBadRequest,
+	shared.CodeInvalidBefore:         http.StatusBadRequest,
 	shared.CodeInvalidWait:           http.StatusBadRequest,
 	shared.CodeInvalidIdempotencyKey: http.StatusBadRequest,
 	shared.CodeUnauthorized:          http.StatusUnauthorized,
@@ -166,6 +167,13 @@ func messageOf(r response) string {
 
 // refInteger parses the contract's "integer": an optional sign and decimal
 // digits, of any size.
+// canonicalID reports whether s is a topic id as the server writes one: a
+// decimal from 1 within int64, no sign, no leading zero.
+func canonicalID(s string) bool {
+	n, ok := refInteger(s)
+	return ok && n.Sign() > 0 && n.IsInt64() && n.String() == s
+}
+
 func refInteger(s string) (*big.Int, bool) {
 	if !integerPattern.MatchString(s) {
 		return nil, false
@@ -612,6 +620,8 @@ func FuzzBoardQuery(f *testing.F) {
 		"cursor=other.1&wait=0", "cursor=&wait=0", "cursor=%00&wait=0", "cursor=x&cursor=EPOCH.0&wait=0",
 		"cursor=EPOCH.0&cursor=x&wait=0", "cursor=EPOCH.0&wait=" + huge, "cursor=EPOCH.0&wait=-0",
 		"cursor=EPOCH.0&limit=0&wait=1.5",
+		"before=2", "before=3&limit=1", "before=1", "before=6", "before=0", "before=-1", "before=+2", "before=02",
+		"before=" + huge, "before=1.5", "before=", "before", "before=2&before=x", "limit=0&before=x", "before=%00",
 	}
 	segs := []string{"lobby", "other", "empty", "Lobby", "-x", "a_b", "%00", "a%00b", "%2F", "lobby%2Ftopics",
 		"%2e%2e", "..", ".", "", "%C3%A9", "\xff", strings.Repeat("a", 64), strings.Repeat("a", 65),
@@ -635,7 +645,14 @@ func FuzzBoardQuery(f *testing.F) {
 	}
 	e.settle(f)
 	head := e.head(f)
-	topics := map[string]int{"lobby": 3, "other": 2}
+	ids := map[string][]int64{} // each board's topic ids, oldest first
+	for i := range int64(5) {
+		b := "lobby"
+		if i >= 3 {
+			b = "other"
+		}
+		ids[b] = append(ids[b], i+1)
+	}
 
 	f.Fuzz(func(t *testing.T, seg, query string, endpoint uint8) {
 		suffix := ""
@@ -745,6 +762,8 @@ func FuzzBoardQuery(f *testing.F) {
 				wantCode(t, r, shared.CodeInvalidBoard)
 			case !limitOK:
 				wantCode(t, r, shared.CodeInvalidLimit)
+			case q.Has("before") && !canonicalID(q.Get("before")):
+				wantCode(t, r, shared.CodeInvalidBefore)
 			default:
 				if r.status != http.StatusOK {
 					t.Fatalf("GET %q: %s, want 200", target, r)
@@ -755,7 +774,17 @@ func FuzzBoardQuery(f *testing.F) {
 				if err := json.Unmarshal(r.body, &snap); err != nil || string(m["topics"]) == "null" {
 					t.Fatalf("snapshot %s (%v)", r, err)
 				}
-				want := min(int(limit.Int64()), topics[board])
+				below := len(ids[board]) // topics older than before (all, without it)
+				if q.Has("before") {
+					b, _ := strconv.ParseInt(q.Get("before"), 10, 64)
+					below = 0
+					for _, id := range ids[board] {
+						if id < b {
+							below++
+						}
+					}
+				}
+				want := min(int(limit.Int64()), below)
 				if snap.Board != board || snap.Cursor != e.cursor(head) || len(snap.Topics) != want {
 					t.Fatalf("GET %q: board %q cursor %q with %d topics; want %q %q with %d",
 						target, snap.Board, snap.Cursor, len(snap.Topics), board, e.cursor(head), want)

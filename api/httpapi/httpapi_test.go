@@ -1375,3 +1375,46 @@ func TestClient(t *testing.T) {
 	_, err = c.Snapshot(ctx, "club")
 	wantClientError(t, err, shared.CodeNetwork)
 }
+
+// GET ?before=<id> pages past the snapshot: topics older than id, newest
+// first, with the board's current cursor, until the oldest; a before that
+// is not a topic id is 400 invalid_before and changes nothing.
+func TestOlderTopicsPageToTheOldest(t *testing.T) {
+	e := newEnv(t)
+	var all []int64
+	for i := range 250 {
+		all = append(all, e.post(t, "lobby", "ann", "topic "+strconv.Itoa(i)).topic.ID)
+	}
+	e.post(t, "other", "bob", "another board's")
+	snap, _ := e.snapshot(t, "lobby", "")
+	head := snap.Cursor
+	var seen []int64
+	for page := 0; ; page++ {
+		for _, tp := range snap.Topics {
+			seen = append(seen, tp.ID)
+		}
+		if len(snap.Topics) < shared.DefaultSnapshotLen {
+			break
+		}
+		if page > 3 {
+			t.Fatal("paging does not end")
+		}
+		snap, _ = e.snapshot(t, "lobby", "?before="+strconv.FormatInt(seen[len(seen)-1], 10))
+		if snap.Cursor != head {
+			t.Fatalf("an older page has cursor %q, want the board's %q", snap.Cursor, head)
+		}
+	}
+	slices.Reverse(all)
+	if !slices.Equal(seen, all) {
+		t.Fatalf("pages show %d topics, want all %d newest first", len(seen), len(all))
+	}
+	snap, _ = e.snapshot(t, "lobby", "?before="+strconv.FormatInt(all[10], 10)+"&limit=3")
+	if len(snap.Topics) != 3 || snap.Topics[0].ID != all[11] {
+		t.Fatalf("before with a limit: %+v", snap.Topics)
+	}
+	before := e.state(t, "lobby")
+	for _, q := range []string{"0", "-1", "+5", "05", "abc", "1.5", "", "99999999999999999999", "%00"} {
+		wantError(t, e.do(t, "GET", "/api/boards/lobby?before="+q, "", nil), http.StatusBadRequest, shared.CodeInvalidBefore)
+	}
+	e.unchanged(t, "lobby", before)
+}

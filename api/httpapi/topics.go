@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -20,12 +21,38 @@ func (a *api) getBoard(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	snap, err := a.store.Snapshot(r.Context(), board, limit)
+	before, err := parseBefore(r.URL.Query())
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var snap shared.Snapshot
+	if before > 0 {
+		snap, err = a.store.Older(r.Context(), board, before, limit)
+	} else {
+		snap, err = a.store.Snapshot(r.Context(), board, limit)
+	}
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
 	a.writeJSON(w, r, http.StatusOK, snap)
+}
+
+// parseBefore reads ?before=<id>: the page of topics older than that id.
+// Absent is 0 (the newest); present, it is a topic id in the form the
+// server writes (no sign, no leading zero).
+func parseBefore(q url.Values) (int64, error) {
+	if !q.Has("before") {
+		return 0, nil
+	}
+	s := q.Get("before")
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != s {
+		return 0, shared.Errorf(shared.CodeInvalidBefore,
+			"before must be a topic id, a whole number from 1 (it was "+strconv.Quote(clip(s))+").")
+	}
+	return id, nil
 }
 
 func parseLimit(s string) (int, error) {

@@ -222,6 +222,19 @@ func (s *Store) authorize(ctx context.Context, tx bun.Tx, board string, id int64
 // from. The head is read in the same read transaction as the topics, so
 // every change after the cursor is one the snapshot does not yet show.
 func (s *Store) Snapshot(ctx context.Context, board string, limit int) (shared.Snapshot, error) {
+	return s.page(ctx, board, 0, limit)
+}
+
+// Older returns up to limit of board's topics with ids below before,
+// newest first, with the board's current cursor: the next page of a
+// board past what a snapshot showed.
+func (s *Store) Older(ctx context.Context, board string, before int64, limit int) (shared.Snapshot, error) {
+	return s.page(ctx, board, before, limit)
+}
+
+// page reads topics below before (0: from the newest) and the head in one
+// read transaction, so the cursor is exactly the state the topics show.
+func (s *Store) page(ctx context.Context, board string, before int64, limit int) (shared.Snapshot, error) {
 	snap := shared.Snapshot{Board: board, Topics: []shared.Topic{}}
 	err := s.readTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		head, err := headSeq(ctx, tx)
@@ -229,8 +242,11 @@ func (s *Store) Snapshot(ctx context.Context, board string, limit int) (shared.S
 			return err
 		}
 		var rows []topicRow
-		if err := tx.NewSelect().Model(&rows).Where("board = ?", board).
-			Order("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+		q := tx.NewSelect().Model(&rows).Where("board = ?", board)
+		if before > 0 {
+			q = q.Where("id < ?", before)
+		}
+		if err := q.Order("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
 			return fmt.Errorf("store: read topics: %w", err)
 		}
 		snap.Cursor = shared.Cursor{Epoch: s.epoch, Seq: head}.String()
