@@ -286,3 +286,35 @@ func TestBrowserARefusedPostGoesBackIntoTheForm(t *testing.T) {
 		t.Fatalf("the server has the fixed post %d times", n)
 	}
 }
+
+// TestBrowserShowOlderTopicsReachesTheOldest: a board of 250 topics shows
+// its newest 100; "Show older topics" reaches the oldest, then goes; a
+// live delete of an older topic shows.
+func TestBrowserShowOlderTopicsReachesTheOldest(t *testing.T) {
+	tab := bt.New(t)
+	m := startServer(t, unlimited)
+	api := &client.Client{Base: m.URL()}
+	var made []shared.CreatedTopic
+	for i := range 250 {
+		c, err := api.Post(context.Background(), "deep", shared.CreateTopic{Comment: fmt.Sprint("topic ", i)}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, c)
+	}
+	bt.Do(t, tab, 60*time.Second, "open the board", chromedp.EmulateViewport(360, 740), chromedp.Navigate(m.URL()+"/b/deep"))
+	count := `document.querySelectorAll("#topics .topic").length`
+	bt.Until(t, tab, 60*time.Second, "the newest 100", liveSSE+` && `+count+` === 100 && document.getElementById("older") !== null`)
+	for _, want := range []int{200, 250} {
+		bt.Do(t, tab, 10*time.Second, "show older topics", chromedp.Click(chromedp.ID("older")))
+		bt.Until(t, tab, 30*time.Second, fmt.Sprint(want, " topics"), fmt.Sprintf(`%s === %d`, count, want))
+	}
+	bt.Until(t, tab, 10*time.Second, "the oldest shown, no more offer",
+		`document.querySelector("#topics .topic:last-child .comment")?.textContent === "topic 0" && document.getElementById("older") === null`)
+	if err := api.Delete(context.Background(), "deep", made[7].Topic.ID, made[7].OwnerToken); err != nil {
+		t.Fatal(err)
+	}
+	bt.Until(t, tab, 30*time.Second, "the older topic gone live",
+		count+` === 249 && document.getElementById("topic-`+fmt.Sprint(made[7].Topic.ID)+`") === null`)
+	screenshot(t, tab, "board-older-phone.png")
+}

@@ -614,3 +614,59 @@ func TestSessionShowsARefusedPostAtOnce(t *testing.T) {
 		t.Fatalf("the saved outbox still holds %+v", saved.Ops)
 	}
 }
+
+// Every topic is reachable: Older pages to the oldest of 250; a live edit
+// and delete of an older topic show; a tab that loses topics to deletes
+// fills back up to a page.
+func TestSessionReachesTheOldestTopicAndRefills(t *testing.T) {
+	m := startServer(t, unlimited)
+	api := &client.Client{Base: m.URL()}
+	var made []shared.CreatedTopic
+	for i := range 250 {
+		made = append(made, post(t, m.URL(), "lobby", fmt.Sprint("topic ", i)))
+	}
+	edges := newEdges()
+	edges.bus = nil
+	x := openTab(t, m.URL(), "lobby", edges, nil)
+	v := x.until(t, "the newest page", func(v board.View) bool { return live(v) && len(v.Topics) == 100 })
+	if v.Complete || v.Topics[0].Comment != "topic 249" {
+		t.Fatalf("first page: complete %v, newest %q", v.Complete, v.Topics[0].Comment)
+	}
+	x.s.Older()
+	x.until(t, "two pages", func(v board.View) bool { return len(v.Topics) == 200 && !v.OlderBusy })
+	x.s.Older()
+	v = x.until(t, "the oldest", func(v board.View) bool { return len(v.Topics) == 250 && v.Complete })
+	for i, tp := range v.Topics {
+		if want := fmt.Sprint("topic ", 249-i); tp.Comment != want {
+			t.Fatalf("topic %d is %q, want %q", i, tp.Comment, want)
+		}
+	}
+	// Changes of older topics arrive like any other.
+	if _, err := api.Edit(context.Background(), "lobby", made[3].Topic.ID, "topic 3, edited", made[3].OwnerToken); err != nil {
+		t.Fatal(err)
+	}
+	if err := api.Delete(context.Background(), "lobby", made[5].Topic.ID, made[5].OwnerToken); err != nil {
+		t.Fatal(err)
+	}
+	x.until(t, "the older edit and delete", func(v board.View) bool {
+		_, deleted := find(v, "topic 5")
+		return shows(v, "topic 3, edited", 1) && !deleted && len(v.Topics) == 249
+	})
+	x.close()
+
+	// A new tab starts from the newest page; deletes among it refill it.
+	y := openTab(t, m.URL(), "lobby", edges, nil)
+	y.until(t, "the newest page", func(v board.View) bool { return live(v) && len(v.Topics) >= 100 })
+	for _, c := range made[245:] {
+		if err := api.Delete(context.Background(), "lobby", c.Topic.ID, c.OwnerToken); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v = y.until(t, "a full page again", func(v board.View) bool {
+		_, gone := find(v, "topic 249")
+		return !gone && len(v.Topics) >= 100 && !v.OlderBusy
+	})
+	if v.Topics[0].Comment != "topic 244" {
+		t.Fatalf("newest after the deletes: %q", v.Topics[0].Comment)
+	}
+}

@@ -76,6 +76,7 @@ func (s *Session) outboxChanged() {
 
 func (s *Session) reset(snap shared.Snapshot) {
 	s.replica.Reset(snap)
+	s.replica.Complete = len(snap.Topics) < shared.DefaultSnapshotLen
 	s.replica.SyncedAt = s.status.LastLive
 	// The snapshot is the board as it is: what this tab delivered is in it,
 	// or its change follows the reset. An overlay kept longer could show a
@@ -101,8 +102,12 @@ func (s *Session) apply(cs []shared.Change) {
 	for _, c := range cs { // the replica has caught up with what this tab sent
 		delete(s.sent, c.Topic.ID)
 		delete(s.deleted, c.Topic.ID)
+		if s.olderBusy && c.Kind == shared.ChangeDeleted {
+			s.tombstones[c.Topic.ID] = true
+		}
 	}
 	s.replicaDirty, s.dirty = true, true
+	s.refill()
 }
 
 func (s *Session) setStatus(st sync.Status) {

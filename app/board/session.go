@@ -84,6 +84,9 @@ type Session struct {
 	modToken     string
 	mod          Moderation
 	modNote      string
+	olderBusy    bool              // an older page is on its way (older.go)
+	olderErr     string            // why the last one failed, in words
+	tombstones   map[int64]bool    // deletes applied while it is on its way
 	problems     map[string]string // storage trouble by what was lost (storage.go)
 	dirty        bool              // the view changed
 	fullDue      bool              // followers need the whole replica

@@ -146,8 +146,16 @@ func (s *Session) saveReplica() {
 		return
 	}
 	s.replicaDirty = false
-	s.stored("replica", lostReplica, s.cfg.Storage.Set(replicaKey(s.board), s.replica))
+	r := s.replica
+	if len(r.Topics) > keptTopics { // older pages come back from the server
+		r.Topics, r.Complete = r.Topics[:keptTopics], false
+	}
+	s.stored("replica", lostReplica, s.cfg.Storage.Set(replicaKey(s.board), r))
 }
+
+// keptTopics bounds a saved replica: older pages the person fetched are
+// not worth local storage (a topic is up to ~6 KB as JSON).
+const keptTopics = 300
 
 func (s *Session) stored(what, lost string, err error) {
 	old := s.problems[what]

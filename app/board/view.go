@@ -36,6 +36,12 @@ type View struct {
 	// Problem is trouble the person should know of (storage that could not
 	// be written), in words; "" when there is none.
 	Problem string
+	// Complete: the board's oldest topic is shown (no older ones to fetch).
+	Complete bool
+	// OlderBusy: older topics are on their way; OlderErr says why the last
+	// fetch failed.
+	OlderBusy bool
+	OlderErr  string
 }
 
 // Topic is a topic as shown.
@@ -69,7 +75,8 @@ func (s *Session) view() View {
 	outbox := s.outbox()
 	v := View{Board: s.board, Loaded: s.replica.Cursor != "" || len(s.replica.Topics) > 0,
 		Status: s.status, Online: s.online, Leader: s.leader, Moderation: s.mod, ModNote: s.modNote,
-		Author: s.author, Problem: s.problem()}
+		Author: s.author, Problem: s.problem(),
+		Complete: s.replica.Complete, OlderBusy: s.olderBusy, OlderErr: s.olderErr}
 	if v.Moderation.Moderating() && refusedModeration(outbox) {
 		v.Moderation = ModRefused // the token stopped being the moderator's
 	}

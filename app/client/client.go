@@ -56,6 +56,18 @@ func (c *Client) Snapshot(ctx context.Context, board string) (shared.Snapshot, e
 	return snap, err
 }
 
+// Older fetches up to limit of a board's topics older than topic before
+// (0: the newest), with the board's current cursor.
+func (c *Client) Older(ctx context.Context, board string, before int64, limit int) (shared.Snapshot, error) {
+	u := c.boardURL(board) + "?limit=" + strconv.Itoa(limit)
+	if before > 0 {
+		u += "&before=" + strconv.FormatInt(before, 10)
+	}
+	var snap shared.Snapshot
+	err := c.do(ctx, request{method: "GET", url: u, decoded: &snap})
+	return snap, err
+}
+
 // Post creates a topic. A non-empty key makes the post idempotent: sending
 // it again answers with the first result.
 func (c *Client) Post(ctx context.Context, board string, in shared.CreateTopic, key string) (shared.CreatedTopic, error) {

@@ -189,6 +189,7 @@ func TestTransientClassifiesEveryErrorCode(t *testing.T) {
 		shared.CodeInvalidAuthor:         false,
 		shared.CodeInvalidBoard:          false,
 		shared.CodeInvalidLimit:          false,
+		shared.CodeInvalidBefore:         false,
 		shared.CodeInvalidWait:           false,
 		shared.CodeInvalidIdempotencyKey: false,
 		shared.CodeUnauthorized:          false,

@@ -20,6 +20,9 @@ type Replica struct {
 	Topics []shared.Topic `json:"topics"` // newest first
 	// SyncedAt is when the replica was last known to be current.
 	SyncedAt time.Time `json:"synced_at"`
+	// Complete: the replica reaches the board's oldest topic (no older
+	// page to fetch).
+	Complete bool `json:"complete,omitempty"`
 }
 
 // Reset replaces the replica with a snapshot.

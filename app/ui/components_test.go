@@ -35,7 +35,7 @@ func topic(id int64, author, comment string) board.Topic {
 }
 
 func list(topics ...board.Topic) *TopicList {
-	return &TopicList{View: board.View{Board: "lobby", Loaded: true, Topics: topics, Online: true}, Now: t0.Add(time.Hour)}
+	return &TopicList{View: board.View{Board: "lobby", Loaded: true, Topics: topics, Online: true, Complete: true}, Now: t0.Add(time.Hour)}
 }
 
 func contains(t *testing.T, what string, c app.UI, want ...string) {
@@ -98,6 +98,21 @@ func TestEditingShowsTheDraftWithShortcuts(t *testing.T) {
 	mount(t, it)
 	contains(t, "editor", it, `id="edit-1"`, "new words", `aria-keyshortcuts="Control+Enter Meta+Enter Escape"`, ">Save<", ">Cancel<")
 	lacks(t, "editor", it, "edit-button-1")
+}
+
+func TestOlderTopicsAreOfferedUntilTheOldest(t *testing.T) {
+	l := list(topic(2, "ann", "newer"))
+	lacks(t, "complete", mount(t, l), `id="older"`)
+	l = list(topic(2, "ann", "newer"))
+	l.View.Complete = false
+	contains(t, "more", mount(t, l), `id="older"`, "Show older topics")
+	l = list(topic(2, "ann", "newer"))
+	l.View.Complete, l.View.OlderBusy = false, true
+	contains(t, "loading", mount(t, l), "Loading older topics…", ` aria-disabled`) // go-app prints "true" bare; the browser gets aria-disabled="true"
+	l = list()
+	l.View.Complete, l.View.OlderErr = false, "The server cannot be reached."
+	contains(t, "failed, every topic deleted", mount(t, l), "Older topics could not be loaded: The server cannot be reached.", "Show older topics")
+	lacks(t, "failed, every topic deleted", l, "No topics yet")
 }
 
 func TestEmptyAndLoading(t *testing.T) {

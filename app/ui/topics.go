@@ -27,16 +27,37 @@ func (l *TopicList) Render() app.UI {
 	if !v.Loaded && len(v.Topics) == 0 && len(v.Posts) == 0 {
 		return app.P().Class("notice").Text("Loading…")
 	}
-	if len(v.Topics) == 0 && len(v.Posts) == 0 {
+	if len(v.Topics) == 0 && len(v.Posts) == 0 && v.Complete {
 		return app.P().ID("topics").Class("notice", "empty").Attr("tabindex", -1).Text("No topics yet. Be the first to post.")
 	}
-	return app.Ul().ID("topics").Class("topics").Attr("tabindex", -1).Attr("aria-label", "Topics").Body(
-		app.Range(v.Posts).Slice(func(i int) app.UI { return renderQueuedPost(l.C, v.Posts[i], v.Status.Mode == sync.Live && v.Online) }),
-		app.Range(v.Topics).Slice(func(i int) app.UI {
-			t := v.Topics[i]
-			return &TopicItem{T: t, Now: l.Now, C: l.C, Next: nextFocus(v.Topics, i),
-				Editing:    l.Editing == t.ID && t.Owned && t.State != "deleting",
-				Moderating: v.Moderation.Moderating()}
+	return app.Div().Body(
+		app.Ul().ID("topics").Class("topics").Attr("tabindex", -1).Attr("aria-label", "Topics").Body(
+			app.Range(v.Posts).Slice(func(i int) app.UI { return renderQueuedPost(l.C, v.Posts[i], v.Status.Mode == sync.Live && v.Online) }),
+			app.Range(v.Topics).Slice(func(i int) app.UI {
+				t := v.Topics[i]
+				return &TopicItem{T: t, Now: l.Now, C: l.C, Next: nextFocus(v.Topics, i),
+					Editing:    l.Editing == t.ID && t.Owned && t.State != "deleting",
+					Moderating: v.Moderation.Moderating()}
+			}),
+		),
+		app.If(!v.Complete, l.renderOlder),
+	)
+}
+
+// renderOlder offers the page of topics before the oldest shown, until
+// the board's oldest is.
+func (l *TopicList) renderOlder() app.UI {
+	v, c := l.View, l.C
+	older := func(ctx app.Context, e app.Event) {
+		if c != nil {
+			c.session.Older()
+		}
+	}
+	return app.Div().Class("older").Body(
+		app.Button().ID("older").Type("button").Attr("aria-disabled", pick(v.OlderBusy, "true", "")).
+			OnClick(older).Text(pick(v.OlderBusy, "Loading older topics…", "Show older topics")),
+		app.If(v.OlderErr != "", func() app.UI {
+			return app.P().Class("why").Attr("role", "alert").Text("Older topics could not be loaded: " + v.OlderErr)
 		}),
 	)
 }
