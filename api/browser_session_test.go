@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -317,4 +318,51 @@ func TestBrowserShowOlderTopicsReachesTheOldest(t *testing.T) {
 	bt.Until(t, tab, 30*time.Second, "the older topic gone live",
 		count+` === 249 && document.getElementById("topic-`+fmt.Sprint(made[7].Topic.ID)+`") === null`)
 	screenshot(t, tab, "board-older-phone.png")
+}
+
+// TestBrowserTheAppTakesOverThePrerenderedBoard: a first visit shows the
+// server's topics from the HTML; when app.wasm takes over there is no
+// empty or loading state in between, the loader covers nothing, and the
+// layout does not jump (CLS ≤ 0.05).
+func TestBrowserTheAppTakesOverThePrerenderedBoard(t *testing.T) {
+	tab := bt.New(t)
+	m := startServer(t, unlimited)
+	api := &client.Client{Base: m.URL()}
+	for i := range 12 {
+		if _, err := api.Post(context.Background(), "first-second", shared.CreateTopic{Author: "ann", Comment: fmt.Sprint("topic ", i)}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Watch the page from its first byte: any moment without the topics
+	// after they were shown, any "Loading…" or empty notice, layout shifts.
+	watch := `
+		window.__k = {shown: false, lost: false, empty: false, cls: 0};
+		new PerformanceObserver(l => { for (const e of l.getEntries()) if (!e.hadRecentInput) window.__k.cls += e.value; })
+			.observe({type: "layout-shift", buffered: true});
+		const check = () => {
+			const n = document.querySelectorAll("#topics .topic").length;
+			if (n === 12) window.__k.shown = true; else if (window.__k.shown) window.__k.lost = true;
+			if (document.querySelector(".notice.empty") || [...document.querySelectorAll(".notice")].some(e => e.textContent === "Loading…")) window.__k.empty = true;
+		};
+		new MutationObserver(check).observe(document, {subtree: true, childList: true, characterData: true});
+		document.addEventListener("DOMContentLoaded", () => {
+			check();
+			const l = document.getElementById("app-wasm-loader")?.getBoundingClientRect();
+			window.__k.loaderArea = l ? (l.width * l.height) / (innerWidth * innerHeight) : 0;
+		});`
+	if _, err := chromedp.Call(tab, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: watch}); err != nil {
+		t.Fatal(err)
+	}
+	bt.Do(t, tab, 60*time.Second, "open the board", chromedp.EmulateViewport(360, 740), chromedp.Navigate(m.URL()+"/b/first-second"))
+	bt.Until(t, tab, 60*time.Second, "the app live", liveSSE+` && document.getElementById("app-wasm-loader") === null`)
+	state := bt.Within(t, tab, 5*time.Second, "read the watch", chromedp.Evaluate[map[string]any](`window.__k`))
+	if state["shown"] != true || state["lost"] != false || state["empty"] != false {
+		t.Fatalf("while the app took over: %v (shown: the topics were there; lost: they went; empty: an empty or loading notice)", state)
+	}
+	if area, _ := state["loaderArea"].(float64); area > 0.05 {
+		t.Fatalf("the loader covers %.0f%% of the screen", area*100)
+	}
+	if cls, _ := state["cls"].(float64); cls > 0.05 {
+		t.Fatalf("cumulative layout shift %.3f, want ≤ 0.05", cls)
+	}
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	_ "embed"
+	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
@@ -12,6 +14,20 @@ import (
 //
 //go:embed worker.js
 var workerJS string
+
+// freshPages keeps a page's HTML current. go-app answers a request whose
+// If-None-Match is the build's version with 304, which suits its scripts
+// but would keep a board's prerendered topics as they were at the first
+// visit; pages (not /web/ files, scripts or the manifest) are always
+// rendered anew.
+func freshPages(app http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" || strings.HasPrefix(r.URL.Path, "/b/") {
+			r.Header.Del("If-None-Match")
+		}
+		app.ServeHTTP(w, r)
+	})
+}
 
 // newPWA configures go-app's handler: the page shell, manifest, service
 // worker and generated scripts. Pages come from ui.Routes, registered by

@@ -20,6 +20,7 @@ import (
 	"github.com/kairan/kairan/api/limit"
 	"github.com/kairan/kairan/api/store"
 	"github.com/kairan/kairan/app/ui"
+	"github.com/kairan/kairan/shared"
 	"github.com/kairan/kairan/web"
 )
 
@@ -46,6 +47,7 @@ type Main struct {
 	stopPruning   func()
 	stopListening func()
 	stopPprof     func()
+	stopBoards    func()
 	closeOnce     sync.Once
 	closeErr      error
 }
@@ -87,7 +89,7 @@ func (m *Main) Open(ctx context.Context) error {
 	registerRoutes.Do(ui.Routes)
 	m.handler = httpapi.New(httpapi.Config{
 		Store: m.store, Feed: m.hub, Metrics: metrics, Logger: m.Logger, ModeratorToken: modToken,
-		AllowedOrigins: m.Config.AllowedOrigins, App: newPWA(assets, version),
+		AllowedOrigins: m.Config.AllowedOrigins, App: freshPages(newPWA(assets, version)),
 		Writes:      limit.NewWrites(m.Config.RateLimit),
 		Streams:     limit.NewStreams(m.Config.MaxStreams, m.Config.MaxStreamsPerClient),
 		Proxies:     m.Config.TrustProxy,
@@ -108,6 +110,10 @@ func (m *Main) Open(ctx context.Context) error {
 		m.store.Close()
 		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
 	}
+	// Prerendered pages show their board's newest topics (app/ui).
+	m.stopBoards = ui.ServeBoards(func(ctx context.Context, board string) (shared.Snapshot, error) {
+		return m.store.Snapshot(ctx, board, shared.DefaultSnapshotLen)
+	})
 	m.server = &http.Server{
 		Handler: m.handler,
 		// Only headers get a server-wide read deadline: a server-wide
@@ -165,6 +171,7 @@ func (m *Main) close() error {
 	m.hub.Close()
 	m.handler.Wait() // detached streams end once the hub has closed
 	m.stopPruning()
+	m.stopBoards()
 	m.stopPprof()
 	return errors.Join(shutdownErr, m.store.Close())
 }

@@ -11,5 +11,6 @@ import (
 func main() {
 	ui.Routes()
 	ui.KeepFormsInApp()
+	ui.ReadSeed() // before go-app replaces the prerendered page
 	app.RunWhenOnBrowser()
 }

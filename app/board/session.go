@@ -33,6 +33,9 @@ type Config struct {
 	TabID   string
 	// Online is the device's network when the session opens.
 	Online bool
+	// Seed is the board as the server rendered it into the page; the
+	// session starts from it unless its saved replica is newer.
+	Seed shared.Snapshot
 	// Tune adjusts the engine and courier before they run (tests).
 	Tune func(*sync.Engine, *sync.Courier)
 	// OnView observes the board: it gets a fresh View after every change,
@@ -105,6 +108,11 @@ func Open(cfg Config) *Session {
 		problems: map[string]string{}, acked: map[string]bool{}, dirty: true}
 	remember(st, cfg.Board)
 	s.replica = loadReplica(st, cfg.Board)
+	if cfg.Seed.Board == cfg.Board && newer(cfg.Seed.Cursor, s.replica.Cursor) {
+		s.replica.Reset(cfg.Seed)
+		s.replica.Complete = len(cfg.Seed.Topics) < shared.DefaultSnapshotLen
+		s.replica.SyncedAt, s.replicaDirty = time.Now(), true
+	}
 	s.status = sync.Status{Mode: sync.Connecting, LastLive: s.replica.SyncedAt}
 	var err error
 	if s.owned, err = loadTokens(st, cfg.Board); err != nil {
@@ -138,6 +146,17 @@ func Open(cfg Config) *Session {
 		s.do(func() { s.check(token) })
 	}
 	return s
+}
+
+// newer reports whether cursor a is past b: b is empty, a is of another
+// database (b's was replaced), or a's sequence is higher.
+func newer(a, b string) bool {
+	ca, ok := shared.ParseCursor(a)
+	if !ok {
+		return false
+	}
+	cb, ok := shared.ParseCursor(b)
+	return !ok || ca.Epoch != cb.Epoch || ca.Seq > cb.Seq
 }
 
 // Close stops following the board: the stream closes, the leadership

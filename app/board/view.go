@@ -44,6 +44,17 @@ type View struct {
 	OlderErr  string
 }
 
+// ViewOf is the view of a board snapshot alone: what the server renders
+// before any tab has the board.
+func ViewOf(snap shared.Snapshot) View {
+	v := View{Board: snap.Board, Loaded: true, Online: true, Status: sync.Status{Mode: sync.Connecting},
+		Complete: len(snap.Topics) < shared.DefaultSnapshotLen}
+	for _, t := range snap.Topics {
+		v.Topics = append(v.Topics, Topic{Topic: t})
+	}
+	return v
+}
+
 // Topic is a topic as shown.
 type Topic struct {
 	shared.Topic

@@ -11,6 +11,7 @@ import (
 	"github.com/kairan/kairan/app/board"
 	"github.com/kairan/kairan/app/client"
 	"github.com/kairan/kairan/app/sync"
+	"github.com/kairan/kairan/shared"
 )
 
 // The page's edges in the browser: local storage, the tab channel and
@@ -19,7 +20,7 @@ import (
 // openBrowserSession opens board's session on the browser's edges and
 // returns it with its first view (the saved board), for the render that
 // opens it. Later views go to show. Browser only.
-func openBrowserSession(name string, show func(*board.Session, board.View)) (*board.Session, board.View) {
+func openBrowserSession(name string, seed shared.Snapshot, show func(*board.Session, board.View)) (*board.Session, board.View) {
 	var s *board.Session
 	var first board.View
 	var opened atomic.Bool
@@ -33,6 +34,7 @@ func openBrowserSession(name string, show func(*board.Session, board.View)) (*bo
 		Elect:   sync.BrowserElector,
 		TabID:   rand.Text(),
 		Online:  app.Window().Get("navigator").Get("onLine").Bool(),
+		Seed:    seed,
 		OnView: func(v board.View) {
 			if !opened.Load() { // the first, within Open, on this goroutine
 				first = v

@@ -32,6 +32,7 @@ type BoardPage struct {
 	GoError     string
 
 	c        *controls
+	seed     string // the server's snapshot as JSON, for the app (seed.go)
 	slot     viewSlot
 	counting bool
 	unwatch  func()
@@ -89,6 +90,9 @@ func (p *BoardPage) OnNav(ctx app.Context) {
 	ctx.Page().SetTitle(p.Board + " · kairan")
 	p.Now = time.Now()
 	if !app.IsClient {
+		if p.Invalid == "" {
+			p.View, p.seed, _ = prerenderView(p.Board)
+		}
 		return
 	}
 	p.closeSession()
@@ -130,7 +134,7 @@ func (p *BoardPage) OnDismount() {
 }
 
 func (p *BoardPage) openSession(ctx app.Context) {
-	s, first := openBrowserSession(p.Board, func(s *board.Session, v board.View) { p.show(ctx, s, v) })
+	s, first := openBrowserSession(p.Board, takeSeed(p.Board), func(s *board.Session, v board.View) { p.show(ctx, s, v) })
 	p.c = &controls{page: ctx, session: s}
 	p.View = first // the saved board, in this very render
 	p.slot.mu.Lock()
@@ -220,6 +224,7 @@ func (p *BoardPage) Render() app.UI {
 		app.If(p.Invalid == "" && v.Moderation == board.ModOff, func() app.UI {
 			return &ModeratorForm{C: p.c}
 		}),
+		app.If(p.seed != "", func() app.UI { return renderSeed(p.seed) }),
 	)
 }
 
@@ -243,7 +248,7 @@ func (p *BoardPage) renderHeader() app.UI {
 	return app.Header().Class("bar").Body(
 		app.A().Class("brand").Href("/").Text("kairan"),
 		app.H1().Class("board-name").Text(p.Board),
-		app.If(p.Invalid == "" && p.c != nil, func() app.UI {
+		app.If(p.Invalid == "" && (p.c != nil || p.View.Loaded), func() app.UI {
 			return &StatusPill{Status: p.View.Status, Online: p.View.Online, Waiting: p.View.Waiting,
 				Leader: p.View.Leader, Now: p.Now}
 		}),

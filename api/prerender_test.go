@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/kairan/kairan/app/client"
+	"github.com/kairan/kairan/shared"
+)
+
+func getPage(t *testing.T, url string, header ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+var seedAttr = regexp.MustCompile(`id="board-seed"[^>]*data-snapshot="([A-Za-z0-9+/=]*)"|data-snapshot="([A-Za-z0-9+/=]*)"[^>]*id="board-seed"`)
+
+// pageSeed decodes the snapshot a prerendered page carries for the app.
+func pageSeed(t *testing.T, html string) shared.Snapshot {
+	t.Helper()
+	m := seedAttr.FindStringSubmatch(html)
+	if m == nil {
+		t.Fatalf("no #board-seed with a base64 data-snapshot in the page")
+	}
+	b, err := base64.StdEncoding.DecodeString(m[1] + m[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snap shared.Snapshot
+	if err := json.Unmarshal(b, &snap); err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+// The HTML of a board already holds its newest topics, rendered by the
+// same components as the app, as text; it carries the snapshot (with its
+// cursor) for the app, no secret, and is current on every request.
+func TestPagesArePrerenderedWithTheirTopics(t *testing.T) {
+	m := startServer(t)
+	api := &client.Client{Base: m.URL()}
+	hostile := `<script>alert(1)</script> " onmouseover="x` + "\n& 改行"
+	mine, err := api.Post(context.Background(), "lobby", shared.CreateTopic{Author: "ann <b>", Comment: hostile}, "key-for-the-prerender-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, html := getPage(t, m.URL()+"/b/lobby")
+	if status != 200 {
+		t.Fatalf("GET /b/lobby: %d", status)
+	}
+	for _, want := range []string{
+		`id="topic-` + strconv.FormatInt(mine.Topic.ID, 10) + `"`,
+		`&lt;script&gt;alert(1)&lt;/script&gt;`,
+		`ann &lt;b&gt;`,
+		`datetime="` + mine.Topic.CreatedAt.Format("2006-01-02T15:04:05Z07:00") + `"`,
+		`data-mode="connecting"`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	for _, secret := range []string{mine.OwnerToken, "key-for-the-prerender-test", "<script>alert", "No topics yet", "Loading…"} {
+		if strings.Contains(html, secret) {
+			t.Errorf("the page holds %q", secret)
+		}
+	}
+	seed := pageSeed(t, html)
+	snap, err := api.Snapshot(context.Background(), "lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seed.Board != "lobby" || seed.Cursor != snap.Cursor || len(seed.Topics) != 1 || seed.Topics[0] != snap.Topics[0] {
+		t.Fatalf("seed %+v, want the snapshot %+v", seed, snap)
+	}
+
+	// The next request sees the next post, even when the browser asks
+	// whether its copy is still good.
+	api.Post(context.Background(), "lobby", shared.CreateTopic{Comment: "a later post"}, "")
+	resp, err := http.Get(m.URL() + "/b/lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	status, html = getPage(t, m.URL()+"/b/lobby", "If-None-Match", resp.Header.Get("ETag"))
+	if status != 200 || !strings.Contains(html, "a later post") {
+		t.Fatalf("a revalidated page: %d, holds the later post: %v", status, strings.Contains(html, "a later post"))
+	}
+	// An empty board says so; a bad board name has no topics and no seed.
+	if _, html := getPage(t, m.URL()+"/b/quiet"); !strings.Contains(html, "No topics yet") {
+		t.Error("an empty board's page does not say it is empty")
+	}
+	if _, html := getPage(t, m.URL()+"/b/Bad_Name"); strings.Contains(html, "board-seed") {
+		t.Error("an invalid board's page carries a seed")
+	}
+}
