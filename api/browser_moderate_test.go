@@ -60,7 +60,7 @@ func TestBrowserModeratorDeletes(t *testing.T) {
 
 	mod := browser
 	bt.Do(t, mod, 60*time.Second, "open the board", chromedp.EmulateViewport(360, 740), chromedp.Navigate(page))
-	bt.Until(t, mod, 60*time.Second, "the topic", `document.querySelector("#topics .topic:not(.pending)") !== null`)
+	bt.Until(t, mod, 60*time.Second, "the topic, in the app", `document.querySelector("#topics .topic:not(.pending)") !== null && `+liveSSE)
 	shows(mod, "no delete on another's topic", older+" .delete-button", false)
 	enter := func(tok string) {
 		t.Helper()
@@ -101,7 +101,7 @@ func TestBrowserModeratorDeletes(t *testing.T) {
 	enter(token)
 	shows(mod, "moderator mode, checked", `#moderation[data-state="on"]`, true)
 	bt.Do(t, mod, 60*time.Second, "reload", chromedp.Reload())
-	bt.Until(t, mod, 60*time.Second, "the board after the reload", `document.querySelector("#topics .topic:not(.pending)") !== null`)
+	bt.Until(t, mod, 60*time.Second, "the board after the reload, in the app", `document.querySelector("#topics .topic:not(.pending)") !== null && `+liveSSE)
 	shows(mod, "moderator mode after the reload", "#moderation:not(.refused)", true)
 	shows(mod, "a moderator delete", older+" .mod-delete", true)
 	screenshot(t, mod, "board-moderator-phone.png")

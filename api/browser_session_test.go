@@ -133,7 +133,7 @@ func TestBrowserOneStreamPerTab(t *testing.T) {
 		name := fmt.Sprint("hop-", b)
 		// Wait until the board before is on screen (its stream may still
 		// be opening: leaving then is the case that leaked).
-		bt.Until(t, tab, 120*time.Second, "the board before", `document.querySelector(".board-name")?.textContent === "`+fmt.Sprint("hop-", b-1)+`" && document.getElementById("status") !== null`)
+		bt.Until(t, tab, 120*time.Second, "the board before", `document.querySelector(".board-name")?.textContent === "`+fmt.Sprint("hop-", b-1)+`" && document.querySelector(".page[data-app]") !== null`)
 		if b%2 == 1 {
 			bt.Do(t, tab, 60*time.Second, "go to "+name+" by the board box",
 				typeInto("#go-board", name), chromedp.Click(chromedp.CSS(".go-button")))

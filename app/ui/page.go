@@ -197,7 +197,9 @@ func (p *BoardPage) onGoBoard(ctx app.Context, e app.Event) {
 // those characters and runs nothing.
 func (p *BoardPage) Render() app.UI {
 	v := p.View
-	return app.Div().Class("page").Body(
+	// data-app: the app has taken over the prerendered page (tests and
+	// styles can tell the two apart).
+	return app.Div().Class("page").Attr("data-app", pick(app.IsClient, "on", "")).Body(
 		p.renderHeader(),
 		app.If(p.c != nil && v.Moderation != board.ModOff, func() app.UI {
 			return &ModeratorBar{State: v.Moderation, Note: v.ModNote, C: p.c}
@@ -257,7 +259,9 @@ func (p *BoardPage) renderHeader() app.UI {
 				Attr("aria-label", "Go to board").Attr("autocapitalize", "none").
 				Attr("aria-invalid", pick(p.GoError != "", "true", "")).
 				Value(p.BoardGo).OnInput(p.ValueTo(&p.BoardGo)),
-			app.Button().Type("submit").Class("go-button").Text("Go"),
+			// Until the app runs, a form would submit natively and reload the
+			// page: its buttons wait for the app.
+			app.Button().Type("submit").Class("go-button").Disabled(!app.IsClient).Text("Go"),
 		),
 		app.If(p.GoError != "", func() app.UI {
 			return app.P().ID("go-error").Class("go-error").Attr("role", "alert").Text(p.GoError)

@@ -50,8 +50,9 @@ func (f *PostForm) Render() app.UI {
 				Value(f.author).OnInput(f.onAuthor),
 			app.Span().Class("count").Class(pick(n > shared.MaxCommentChars, "over", "")).
 				Text(strconv.Itoa(n)+"/"+strconv.Itoa(shared.MaxCommentChars)),
-			app.Button().ID("post-button").Type("submit").Class("primary").
-				Attr("aria-keyshortcuts", "Control+Enter Meta+Enter").Text("Post"),
+			app.Button().ID("post-button").Type("submit").Class("primary").Disabled(!app.IsClient). // the app posts (page.go)
+
+														Attr("aria-keyshortcuts", "Control+Enter Meta+Enter").Text("Post"),
 		),
 		app.If(f.err != "", func() app.UI {
 			return app.P().ID("error").Class("notice", "error").Attr("role", "alert").Text(f.err)
