@@ -366,3 +366,22 @@ func TestBrowserTheAppTakesOverThePrerenderedBoard(t *testing.T) {
 		t.Fatalf("cumulative layout shift %.3f, want ≤ 0.05", cls)
 	}
 }
+
+// TestBrowserSmallThings: a draft survives a reload (per board); a board
+// typed as "Night Shift" opens night-shift; an impossible name is said by
+// the box.
+func TestBrowserSmallThings(t *testing.T) {
+	tab := bt.New(t)
+	m := startServer(t)
+	bt.Do(t, tab, 60*time.Second, "open the board", chromedp.Navigate(m.URL()+"/b/drafts"))
+	bt.Until(t, tab, 60*time.Second, "the app", liveSSE)
+	bt.Do(t, tab, 10*time.Second, "write a draft", chromedp.SendKeys(chromedp.ID("comment"), "half a thought"))
+	bt.Do(t, tab, 60*time.Second, "reload", chromedp.Reload())
+	bt.Until(t, tab, 60*time.Second, "the draft after the reload", liveSSE+` && document.getElementById("comment").value === "half a thought"`)
+
+	bt.Do(t, tab, 10*time.Second, "an impossible board name", typeInto("#go-board", "no/way"), chromedp.Click(chromedp.CSS(".go-button")))
+	bt.Until(t, tab, 10*time.Second, "the error by the box", `document.getElementById("go-error")?.textContent.length > 0 && location.pathname === "/b/drafts"`)
+	bt.Do(t, tab, 10*time.Second, "a board as people type it", typeInto("#go-board", "Night Shift"), chromedp.Click(chromedp.CSS(".go-button")))
+	bt.Until(t, tab, 30*time.Second, "night-shift", `location.pathname === "/b/night-shift" && document.querySelector(".board-name")?.textContent === "night-shift" && document.getElementById("go-error") === null`)
+	bt.Until(t, tab, 30*time.Second, "no draft on another board", `document.getElementById("comment").value === ""`)
+}

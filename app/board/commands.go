@@ -22,9 +22,22 @@ func (s *Session) Post(author, comment string) error {
 	s.do(func() {
 		s.author = author
 		s.cfg.Storage.Set(AuthorKey, author) // a name not kept is typed again
+		s.cfg.Storage.Del(draftKey(s.board))
 		s.write(sync.Op{Kind: sync.OpPost, Author: in.Author, Comment: in.Comment})
 	})
 	return nil
+}
+
+// SaveDraft keeps the text being written for this board, so it survives
+// a reload; "" forgets it.
+func (s *Session) SaveDraft(text string) {
+	s.do(func() {
+		if text == "" {
+			s.cfg.Storage.Del(draftKey(s.board))
+			return
+		}
+		s.cfg.Storage.Set(draftKey(s.board), text) // a draft not kept costs only a retype
+	})
 }
 
 // Edit queues a new comment for one of this browser's topics.

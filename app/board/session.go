@@ -84,6 +84,7 @@ type Session struct {
 	queuedEdit   map[int64]string // view's scratch: the comment of a queued edit, by topic
 	owned        map[int64]string // owner tokens by topic id
 	author       string
+	draft        string // the draft kept when the session opened
 	modToken     string
 	mod          Moderation
 	modNote      string
@@ -119,6 +120,7 @@ func Open(cfg Config) *Session {
 		s.problems["token"] = lostToken
 	}
 	st.Get(AuthorKey, &s.author)
+	st.Get(draftKey(cfg.Board), &s.draft)
 	if st.Get(moderatorKey, &s.modToken); s.modToken != "" {
 		s.mod = ModUnverified
 	}

@@ -30,6 +30,7 @@ const (
 
 func replicaKey(board string) string { return "kairan/board/" + board }
 func outboxKey(board string) string  { return "kairan/outbox/" + board }
+func draftKey(board string) string   { return "kairan/draft/" + board }
 func tokensKey(board string) string  { return "kairan/tokens/" + board }
 
 // KeptReplicas is how many boards' replicas local storage keeps: the most

@@ -33,6 +33,8 @@ type View struct {
 	ModNote string
 	// Author is the name the person last posted under.
 	Author string
+	// Draft is the text being written when the board was last left.
+	Draft string
 	// Problem is trouble the person should know of (storage that could not
 	// be written), in words; "" when there is none.
 	Problem string
@@ -86,7 +88,7 @@ func (s *Session) view() View {
 	outbox := s.outbox()
 	v := View{Board: s.board, Loaded: s.replica.Cursor != "" || len(s.replica.Topics) > 0,
 		Status: s.status, Online: s.online, Leader: s.leader, Moderation: s.mod, ModNote: s.modNote,
-		Author: s.author, Problem: s.problem(),
+		Author: s.author, Draft: s.draft, Problem: s.problem(),
 		Complete: s.replica.Complete, OlderBusy: s.olderBusy, OlderErr: s.olderErr}
 	if v.Moderation.Moderating() && refusedModeration(outbox) {
 		v.Moderation = ModRefused // the token stopped being the moderator's

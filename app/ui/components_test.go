@@ -187,7 +187,7 @@ func TestRefusedEditsAndDeletesShowOnTheirTopic(t *testing.T) {
 
 func TestPostFormCountsAndSaysWhatIsWrong(t *testing.T) {
 	f := &PostForm{Author: "ann"}
-	f.draft, f.err = strings.Repeat("é", shared.MaxCommentChars+1), "The comment is too long."
+	f.draft, f.drafted, f.err = strings.Repeat("é", shared.MaxCommentChars+1), true, "The comment is too long."
 	mount(t, f)
 	contains(t, "form", f, "2001/2000", `class="count over"`, `id="error"`, `role="alert"`, `value="ann"`,
 		`aria-keyshortcuts="Control+Enter Meta+Enter"`)
@@ -259,4 +259,20 @@ func TestStatusPill(t *testing.T) {
 	contains(t, "pill", p, `data-mode="unreachable"`, `class="status offline"`, `title="Last live 3 min ago"`, `role="status"`)
 	p = mount(t, &StatusPill{Status: sync.Status{Mode: sync.Live, Transport: sync.Polling}, Online: true, Now: t0, Leader: true})
 	contains(t, "live", p, `data-mode="live"`, `data-transport="polling"`, `data-tab="leader"`, `class="status live"`)
+}
+
+func TestBoardNamesAsPeopleTypeThem(t *testing.T) {
+	for typed, want := range map[string]string{
+		"Night Shift": "night-shift", "  lobby ": "lobby", "night_shift": "night-shift",
+		"a -- b": "a-b", "-x-": "x", "ÉCOLE": "école", "": "",
+	} {
+		if got := boardName(typed); got != want {
+			t.Errorf("boardName(%q) = %q, want %q", typed, got, want)
+		}
+	}
+}
+
+func TestPostFormStartsWithTheDraft(t *testing.T) {
+	f := mount(t, &PostForm{Draft: "half a thought"})
+	contains(t, "draft", f, `value="half a thought"`, "14/2000")
 }

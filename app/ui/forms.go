@@ -51,14 +51,20 @@ func (c *controls) focus(id string) {
 // fill sets a text field's value after the next render and focuses it: a
 // textarea's text stops showing in it once its value was set by script,
 // as clearField does after every post.
-func (c *controls) fill(id, text string) {
+func (c *controls) fill(id, text string) { c.setValue(id, text, true) }
+
+// setValue sets a text field's value after the next render ("" too, which
+// go-app never renders), and focuses it if asked.
+func (c *controls) setValue(id, text string, focus bool) {
 	if c == nil {
 		return
 	}
 	c.page.Defer(func(app.Context) {
 		if el := app.Window().GetElementByID(id); el.Truthy() {
 			el.Set("value", text)
-			el.Call("focus")
+			if focus {
+				el.Call("focus")
+			}
 		}
 	})
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/url"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -136,7 +137,8 @@ func (p *BoardPage) OnDismount() {
 func (p *BoardPage) openSession(ctx app.Context) {
 	s, first := openBrowserSession(p.Board, takeSeed(p.Board), func(s *board.Session, v board.View) { p.show(ctx, s, v) })
 	p.c = &controls{page: ctx, session: s}
-	p.View = first // the saved board, in this very render
+	p.View = first                              // the saved board, in this very render
+	p.c.setValue("comment", first.Draft, false) // this board's draft, not the last board's
 	p.slot.mu.Lock()
 	p.slot.from = s
 	p.slot.mu.Unlock()
@@ -182,11 +184,11 @@ func (p *BoardPage) show(ctx app.Context, s *board.Session, v board.View) {
 func (p *BoardPage) onReload(ctx app.Context, e app.Event) { ctx.Reload() }
 
 func (p *BoardPage) onGoBoard(ctx app.Context, e app.Event) {
-	if err := shared.ValidateBoard(p.BoardGo); err != nil {
+	target := boardName(p.BoardGo)
+	if err := shared.ValidateBoard(target); err != nil {
 		p.GoError = shared.Message(err)
 		return
 	}
-	target := p.BoardGo
 	p.BoardGo, p.GoError = "", ""
 	clearField(ctx, "go-board")
 	ctx.Navigate("/b/" + url.PathEscape(target))
@@ -218,7 +220,7 @@ func (p *BoardPage) Render() app.UI {
 				return app.P().Class("notice", "error").Text(p.Invalid)
 			}).Else(func() app.UI {
 				return app.Div().Body(
-					&PostForm{C: p.c, Author: v.Author, Refill: p.refill()},
+					&PostForm{C: p.c, Board: p.Board, Author: v.Author, Draft: v.Draft, Refill: p.refill()},
 					&TopicList{View: v, Now: p.Now, C: p.c, Editing: p.editing()},
 				)
 			}),
@@ -267,6 +269,27 @@ func (p *BoardPage) renderHeader() app.UI {
 			return app.P().ID("go-error").Class("go-error").Attr("role", "alert").Text(p.GoError)
 		}),
 	)
+}
+
+// boardName turns what a person types into a board name: "Night Shift"
+// is night-shift (lower case, spaces and underscores as dashes, no dashes
+// at the ends). What still is no board name is said by the box.
+func boardName(typed string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(strings.TrimSpace(typed)) {
+		switch {
+		case r == ' ' || r == '_' || r == '-' || r == '\t':
+			dash = true
+		default:
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // pick returns a if cond, else b. (A map[bool]string literal reads the same

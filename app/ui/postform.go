@@ -17,9 +17,14 @@ type PostForm struct {
 	app.Compo
 
 	C *controls
+	// Board is the board posted to: a new one starts a new draft.
+	Board string
 	// Author is the name the person last posted under: the field starts
 	// with it.
 	Author string
+	// Draft is the text left unposted on this board (kept across reloads):
+	// the text box starts with it.
+	Draft string
 	// Refill is a refused post put back to be fixed (the field's DOM value
 	// is set by controls.fill).
 	Refill Refill
@@ -28,12 +33,20 @@ type PostForm struct {
 	draft    string
 	author   string
 	touched  bool // the name field was edited on this page
+	drafted  bool // the text box was edited (or posted from) on this page
+	board    string
 	err      string
 }
 
 func (f *PostForm) Render() app.UI {
+	if f.Board != f.board { // another board: its own draft, no old error
+		f.board, f.drafted, f.err = f.Board, false, ""
+	}
 	if !f.touched {
 		f.author = f.Author
+	}
+	if !f.drafted {
+		f.draft = f.Draft
 	}
 	if f.Refill.Seq != f.refilled { // a refused post, back to be fixed
 		f.draft, f.refilled = f.Refill.Text, f.Refill.Seq
@@ -61,7 +74,10 @@ func (f *PostForm) Render() app.UI {
 }
 
 func (f *PostForm) onDraft(ctx app.Context, e app.Event) {
-	f.draft = ctx.JSSrc().Get("value").String()
+	f.draft, f.drafted = ctx.JSSrc().Get("value").String(), true
+	if f.C != nil {
+		f.C.session.SaveDraft(f.draft)
+	}
 	if f.err != "" { // the message goes once the text is fixed
 		in := shared.CreateTopic{Author: f.author, Comment: f.draft}
 		if in.Normalize() == nil {
@@ -92,7 +108,7 @@ func (f *PostForm) post(ctx app.Context) {
 		f.err = shared.Message(err)
 		return
 	}
-	f.err, f.draft = "", ""
+	f.err, f.draft, f.drafted = "", "", true
 	clearField(ctx, "comment")
 }
 
