@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kairan/kairan/api/config"
 	"github.com/kairan/kairan/app/client"
 	"github.com/kairan/kairan/shared"
 )
@@ -111,5 +112,38 @@ func TestPagesArePrerenderedWithTheirTopics(t *testing.T) {
 	}
 	if _, html := getPage(t, m.URL()+"/b/Bad_Name"); strings.Contains(html, "board-seed") {
 		t.Error("an invalid board's page carries a seed")
+	}
+}
+
+// Link previews carry absolute URLs only when the public origin is known;
+// an address that is no page answers 404 with a page that links back.
+func TestPreviewsAndNotFound(t *testing.T) {
+	m := startServer(t)
+	_, html := getPage(t, m.URL()+"/b/lobby")
+	if strings.Contains(html, `content="https:///`) || strings.Contains(html, `content="https://"`) {
+		t.Errorf("without --public-url the page has host-less preview URLs")
+	}
+	if !strings.Contains(html, `property="og:title"`) {
+		t.Errorf("the page lost its other preview tags")
+	}
+	pub := startServer(t, func(c *config.Config) { c.PublicURL = "https://board.example.org" })
+	_, html = getPage(t, pub.URL()+"/b/lobby")
+	for _, want := range []string{`content="https://board.example.org/b/lobby"`, `content="https://board.example.org/web/icons/icon-512.png"`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("with --public-url the page lacks %s", want)
+		}
+	}
+	for _, path := range []string{"/no/such/page", "/b/lobby/extra", "/index.php"} {
+		status, body := getPage(t, m.URL()+path)
+		if status != http.StatusNotFound || !strings.Contains(body, `<a href="/">`) || !strings.Contains(body, "There is no page here") {
+			t.Errorf("GET %s: %d, body %.200q", path, status, body)
+		}
+	}
+	// The API keeps its JSON 404, files their own answers.
+	if status, body := getPage(t, m.URL()+"/api/nope"); status != http.StatusNotFound || !strings.Contains(body, `"not_found"`) {
+		t.Errorf("GET /api/nope: %d %s", status, body)
+	}
+	if status, _ := getPage(t, m.URL()+"/web/app.css"); status != 200 {
+		t.Errorf("GET /web/app.css: %d", status)
 	}
 }

@@ -2,9 +2,8 @@ package main
 
 import (
 	_ "embed"
-	"net/http"
+	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
@@ -15,25 +14,19 @@ import (
 //go:embed worker.js
 var workerJS string
 
-// freshPages keeps a page's HTML current. go-app answers a request whose
-// If-None-Match is the build's version with 304, which suits its scripts
-// but would keep a board's prerendered topics as they were at the first
-// visit; pages (not /web/ files, scripts or the manifest) are always
-// rendered anew.
-func freshPages(app http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/" || strings.HasPrefix(r.URL.Path, "/b/") {
-			r.Header.Del("If-None-Match")
-		}
-		app.ServeHTTP(w, r)
-	})
-}
-
 // newPWA configures go-app's handler: the page shell, manifest, service
 // worker and generated scripts. Pages come from ui.Routes, registered by
 // the caller.
-func newPWA(web *assets, version string) *app.Handler {
+func newPWA(web *assets, version, publicURL string) *app.Handler {
+	// Link previews need absolute URLs: go-app builds them from Domain;
+	// without a public URL pages.go takes out the host-less ones.
+	domain, image := "", ""
+	if u, err := url.Parse(publicURL); err == nil && publicURL != "" {
+		domain, image = u.Host, "/web/icons/icon-512.png"
+	}
 	return &app.Handler{
+		Domain:          domain,
+		Image:           image,
 		Name:            "kairan",
 		ShortName:       "kairan",
 		Title:           "kairan",

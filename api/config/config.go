@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -31,6 +32,9 @@ type Config struct {
 	// AllowedOrigins may write cross-origin (scheme://host[:port]); the
 	// server's own origin is always allowed.
 	AllowedOrigins []string
+	// PublicURL is where people reach kairan (https://host[:port]), for
+	// the absolute URLs of link previews; "" leaves them out.
+	PublicURL string
 	// ShutdownTimeout bounds how long in-flight requests may finish after
 	// SIGINT or SIGTERM.
 	ShutdownTimeout time.Duration
@@ -105,6 +109,7 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	str(&c.DB, "db", "KAIRAN_DB", "database: a SQLite file path, sqlite:PATH, or postgres://…")
 	str(&c.ModeratorTokenFile, "moderator-token-file", "KAIRAN_MODERATOR_TOKEN_FILE", "file holding the moderator token")
 	str(&origins, "allow-origin", "KAIRAN_ALLOW_ORIGIN", "comma-separated origins that may write cross-origin")
+	str(&c.PublicURL, "public-url", "KAIRAN_PUBLIC_URL", "where people reach kairan, e.g. https://board.example.org (for link previews)")
 	str(&c.LogLevel, "log-level", "KAIRAN_LOG_LEVEL", "debug, info, warn or error")
 	shutdown := c.ShutdownTimeout.String()
 	str(&shutdown, "shutdown-timeout", "KAIRAN_SHUTDOWN_TIMEOUT", "time in-flight requests get to finish on shutdown")
@@ -172,6 +177,7 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 			c.AllowedOrigins = append(c.AllowedOrigins, strings.TrimRight(o, "/"))
 		}
 	}
+	c.PublicURL = strings.TrimRight(strings.TrimSpace(c.PublicURL), "/")
 	return c, c.Validate()
 }
 
@@ -190,6 +196,12 @@ func (c Config) Validate() error {
 	for _, o := range c.AllowedOrigins {
 		if !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
 			return fmt.Errorf("--allow-origin %q must look like https://example.org", o)
+		}
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return fmt.Errorf("--public-url %q must look like https://board.example.org (scheme and host, no path)", c.PublicURL)
 		}
 	}
 	switch c.LogLevel {

@@ -96,6 +96,11 @@ func TestInvalidSettingsSayWhatToDo(t *testing.T) {
 		{"--shutdown-timeout", "soon"},
 		{"--shutdown-timeout", "-1s"},
 		{"--allow-origin", "example.org"},
+		{"--public-url", "board.example.org"},
+		{"--public-url", "https://"},
+		{"--public-url", "https://board.example.org/b/lobby"},
+		{"--public-url", "ftp://board.example.org"},
+		{"--public-url", "https://user@board.example.org"},
 		{"--log-level", "loud"},
 		{"extra"},
 		{"--no-such-flag"},
@@ -107,6 +112,17 @@ func TestInvalidSettingsSayWhatToDo(t *testing.T) {
 	}
 	if _, err := Load([]string{"-h"}, env(nil), io.Discard); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: err = %v, want flag.ErrHelp", err)
+	}
+}
+
+func TestPublicURL(t *testing.T) {
+	c, err := Load([]string{"--public-url", "https://board.example.org/"}, env(nil), io.Discard)
+	if err != nil || c.PublicURL != "https://board.example.org" {
+		t.Fatalf("PublicURL %q, %v", c.PublicURL, err)
+	}
+	c, err = Load(nil, env(map[string]string{"KAIRAN_PUBLIC_URL": "http://127.0.0.1:8080"}), io.Discard)
+	if err != nil || c.PublicURL != "http://127.0.0.1:8080" {
+		t.Fatalf("from the environment: %q, %v", c.PublicURL, err)
 	}
 }
 
