@@ -55,8 +55,11 @@ func TestBrowserTwoPeopleSeeEachOtherLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tab := range []context.Context{ann, bob} {
-		bt.Until(t, tab, 30*time.Second, "both topics after the restart",
+		// Live over either transport: on a loaded machine a stream that
+		// does not open within 5 s sends the engine to long polling for a
+		// while, which is the design, not a failure.
+		bt.Until(t, tab, 60*time.Second, "both topics after the restart",
 			`[...document.querySelectorAll("#topics .comment")].map(e => e.textContent).join("|") === "after the restart|hello from Ann" &&
-			document.getElementById("status")?.dataset.mode === "live" && document.getElementById("status")?.dataset.transport === "sse"`)
+			document.getElementById("status")?.dataset.mode === "live"`)
 	}
 }

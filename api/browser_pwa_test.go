@@ -93,9 +93,11 @@ func TestBrowserNewVersionActivatesWhileStreaming(t *testing.T) {
 
 	v1.Close()
 	startRelease(t, db, addr, "release-2")
-	bt.Until(t, tab, 30*time.Second, "the stream to reopen on the new server", `document.getElementById("status")?.dataset.mode === "live" && document.getElementById("status")?.dataset.transport === "sse"`)
+	// Live again, over either transport (see browser_live_test.go); the
+	// update check below wants the stream, so it waits for SSE as well.
+	bt.Until(t, tab, 60*time.Second, "the page to be live on the new server", `document.getElementById("status")?.dataset.mode === "live"`)
 	bt.Do(t, tab, 5*time.Second, "check for an update", chromedp.Evaluate[chromedp.Void](`goappTryUpdate()`))
-	bt.Until(t, tab, 60*time.Second, "the update offer while the stream is open", `document.getElementById("update") !== null &&
+	bt.Until(t, tab, 90*time.Second, "the update offer while the stream is open", `document.getElementById("update") !== null &&
 		document.getElementById("status")?.dataset.mode === "live" && document.getElementById("status")?.dataset.transport === "sse"`)
 
 	bt.Within(t, tab, 30*time.Second, "reload to update",
