@@ -37,7 +37,7 @@ func TestReplicasSeeEachOthersWrites(t *testing.T) {
 	sse := follow(t, b.URL(), "lobby", sync.Replica{})
 	polling := follow(t, b.URL(), "lobby", sync.Replica{}, func(e *sync.Engine) {
 		e.Stream = func(context.Context, string, sync.StreamEvents) error {
-			return fmt.Errorf("SSE disabled for this client") // so it long-polls
+			return fmt.Errorf("%w: SSE disabled for this client", sync.ErrStreamRefused) // so it long-polls
 		}
 	})
 	for _, f := range []*follower{sse, polling} {

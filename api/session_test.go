@@ -387,7 +387,9 @@ func TestSessionLeavesLiveOnASilentConnection(t *testing.T) {
 	}{
 		{"sse", func(e *sync.Engine, c *sync.Courier) { e.Silence = 1500 * time.Millisecond }},
 		{"polling", func(e *sync.Engine, c *sync.Courier) {
-			e.Stream = func(context.Context, string, sync.StreamEvents) error { return fmt.Errorf("no SSE here") }
+			e.Stream = func(context.Context, string, sync.StreamEvents) error {
+				return fmt.Errorf("%w: no SSE here", sync.ErrStreamRefused)
+			}
 			e.PollWait, e.PollMargin = 1, time.Second
 		}},
 	} {

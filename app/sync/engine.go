@@ -213,9 +213,14 @@ func (e *Engine) Run(ctx context.Context) {
 		e.reached = false
 		if sseFailures < e.SSEFailLimit {
 			healthy, err = e.followSSE(attempt)
-			if healthy {
+			switch {
+			case healthy:
 				sseFailures = 0
-			} else {
+			case e.reached || errors.Is(err, errNotOpen) || errors.Is(err, ErrStreamRefused):
+				// SSE itself did not work (the server answered, or the
+				// stream would not open in time): count it towards polling.
+				// A request that reached nothing (a network that just
+				// changed, a server that is down) says nothing about SSE.
 				sseFailures++
 			}
 		} else {
@@ -229,6 +234,9 @@ func (e *Engine) Run(ctx context.Context) {
 		abort()
 		if ctx.Err() != nil {
 			return
+		}
+		if errors.Is(err, ErrStreamRefused) {
+			e.reached = true // an answer, if not the one wanted: the server is there
 		}
 		if e.offline.Load() {
 			continue // shown as offline at the top of the loop
@@ -308,6 +316,11 @@ var (
 	errNotOpen  = errors.New("sync: the event stream did not go live in time")
 	errBadEvent = errors.New("sync: an event could not be read")
 )
+
+// ErrStreamRefused is what a StreamFunc wraps when the server (or a proxy
+// in between) answered, but not with an event stream: SSE does not work
+// there, and after SSEFailLimit such answers the engine long-polls.
+var ErrStreamRefused = errors.New("sync: the event stream was refused")
 
 // followSSE runs one SSE stream. healthy reports whether it proved to
 // work: it went live (opened, and delivered the reset it owed) in time, and

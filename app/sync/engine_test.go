@@ -791,3 +791,22 @@ func TestEngineTriesOnceAfterALongOfflineSilence(t *testing.T) {
 		}
 	})
 }
+
+// Streams that reach nothing (a network that just changed, a server that
+// is down) do not send the engine to long polling: that is for SSE that
+// does not work where the server is reached.
+func TestEngineKeepsToSSEWhenNothingWasReached(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, lobby("ep0ch.1"), func(e *Engine) {
+			e.SSEFailLimit, e.BackoffMin, e.BackoffMax = 2, time.Second, time.Second
+		})
+		for range 4 {
+			r.next(t).fail(errors.New("net::ERR_NETWORK_CHANGED"))
+		}
+		c := r.next(t) // still SSE, not a long poll
+		c.open(t)
+		if u := r.last(t); !liveOn(u.s, SSE) {
+			t.Fatalf("status %+v, want live over SSE", u.s)
+		}
+	})
+}

@@ -23,7 +23,7 @@ func platformStream(ctx context.Context, url string, on StreamEvents) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		return fmt.Errorf("event stream: HTTP %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		return fmt.Errorf("%w: HTTP %d %s", ErrStreamRefused, resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	on.Open()
 	return decodeStream(ctx, &activity{r: resp.Body, seen: on.Bytes}, on)

@@ -43,7 +43,7 @@ func platformStream(ctx context.Context, url string, on StreamEvents) error {
 	status := resp.Get("status").Int()
 	ctype := resp.Get("headers").Call("get", "Content-Type")
 	if status != 200 || !ctype.Truthy() || !strings.HasPrefix(ctype.String(), "text/event-stream") {
-		return fmt.Errorf("event stream: HTTP %d", status)
+		return fmt.Errorf("%w: HTTP %d", ErrStreamRefused, status)
 	}
 	on.Open()
 	body := &bodyReader{ctx: ctx, abort: abort, reader: resp.Get("body").Call("getReader")}
