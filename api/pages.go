@@ -35,8 +35,9 @@ func pages(app http.Handler, publicURL string) http.Handler {
 	})
 }
 
-// hostlessMeta are link-preview tags whose URL has no host.
-var hostlessMeta = regexp.MustCompile(`\s*<meta property="og:(url|image)" content="https?://(/[^"]*)?">`)
+// hostlessMeta are link-preview tags whose URL has no host (go-app prints
+// attributes in no fixed order).
+var hostlessMeta = regexp.MustCompile(`\s*<meta (?:property="og:(?:url|image)" content="https?://(?:/[^"]*)?"|content="https?://(?:/[^"]*)?" property="og:(?:url|image)")>`)
 
 // pageWriter holds back a page to take out host-less preview tags, and
 // turns a plain 404 into a page of our own. Everything else goes through.
