@@ -393,3 +393,33 @@ func TestBrowserSmallThings(t *testing.T) {
 	bt.Until(t, tab, 30*time.Second, "night-shift", `location.pathname === "/b/night-shift" && document.querySelector(".board-name")?.textContent === "night-shift" && document.getElementById("go-error") === null`)
 	bt.Until(t, tab, 30*time.Second, "no draft on another board", `document.getElementById("comment").value === ""`)
 }
+
+// TestBrowserJapaneseAndEnglish: a browser that prefers Japanese gets the
+// page in Japanese from the first paint (html lang, labels, status, times);
+// the switch turns it to English, which a reload and the server's HTML
+// remember.
+func TestBrowserJapaneseAndEnglish(t *testing.T) {
+	tab := bt.New(t)
+	m := startServer(t)
+	if _, err := (&client.Client{Base: m.URL()}).Post(context.Background(), "kotoba", shared.CreateTopic{Author: "アイコ", Comment: "ゴミの日は火曜日です"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	ua := bt.Within(t, tab, 10*time.Second, "the user agent", chromedp.Evaluate[string](`navigator.userAgent`))
+	if _, err := chromedp.Call(tab, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua, AcceptLanguage: "ja-JP,ja,en;q=0.5"}); err != nil {
+		t.Fatal(err)
+	}
+	bt.Do(t, tab, 60*time.Second, "open the board", chromedp.EmulateViewport(360, 740), chromedp.Navigate(m.URL()+"/b/kotoba"))
+	bt.Until(t, tab, 60*time.Second, "the page in Japanese, live", `document.documentElement.lang === "ja" &&
+		document.getElementById("status")?.textContent === "ライブ" &&
+		document.getElementById("comment").placeholder === "トピックを書く…" &&
+		document.querySelector("#topics .when")?.textContent === "たった今"`)
+	screenshot(t, tab, "board-ja-phone.png")
+	bt.Do(t, tab, 10*time.Second, "switch to English", chromedp.Click(chromedp.ID("lang")))
+	bt.Until(t, tab, 10*time.Second, "the page in English", `document.documentElement.lang === "en" && document.getElementById("status")?.textContent === "live" && document.getElementById("lang").textContent === "日本語"`)
+	bt.Do(t, tab, 60*time.Second, "reload", chromedp.Reload())
+	bt.Until(t, tab, 60*time.Second, "English after the reload", `document.documentElement.lang === "en" && document.getElementById("comment").placeholder === "Write a topic…" && `+liveSSE)
+	if html := bt.Within(t, tab, 10*time.Second, "the server's HTML with the cookie", chromedp.Evaluate[string](
+		`fetch(location.href, {credentials: "same-origin"}).then(r => r.text())`, chromedp.EvalAwaitPromise)); !strings.Contains(html, `<html lang="en">`) {
+		t.Error("the server's HTML does not follow the remembered choice")
+	}
+}

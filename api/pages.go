@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -24,6 +25,10 @@ func pages(app http.Handler, publicURL string) http.Handler {
 		page := r.URL.Path == "/" || strings.HasPrefix(r.URL.Path, "/b/")
 		if page {
 			r.Header.Del("If-None-Match")
+			// The prerender has no request: the language travels in the URL.
+			q := r.URL.Query()
+			q.Set("lang", requestLang(r))
+			r.URL.RawQuery = q.Encode()
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			app.ServeHTTP(w, r)
@@ -33,6 +38,39 @@ func pages(app http.Handler, publicURL string) http.Handler {
 		app.ServeHTTP(pw, r)
 		pw.finish()
 	})
+}
+
+// requestLang is the language of a page: the person's choice (the "lang"
+// cookie the page sets), else the first of Japanese or English in
+// Accept-Language by preference, else English.
+func requestLang(r *http.Request) string {
+	if c, err := r.Cookie("lang"); err == nil && (c.Value == "ja" || c.Value == "en") {
+		return c.Value
+	}
+	best, bestQ := "en", -1.0
+	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		tag = strings.ToLower(strings.TrimSpace(tag))
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				q = f
+			}
+		}
+		var lang string
+		switch {
+		case strings.HasPrefix(tag, "ja"):
+			lang = "ja"
+		case strings.HasPrefix(tag, "en"):
+			lang = "en"
+		default:
+			continue
+		}
+		if q > bestQ {
+			best, bestQ = lang, q
+		}
+	}
+	return best
 }
 
 // hostlessMeta are link-preview tags whose URL has no host (go-app prints

@@ -147,3 +147,31 @@ func TestPreviewsAndNotFound(t *testing.T) {
 		t.Errorf("GET /web/app.css: %d", status)
 	}
 }
+
+// The server's HTML speaks the language the browser prefers (Japanese
+// before English in Accept-Language), or the one the person chose (the
+// "lang" cookie); <html lang> says which.
+func TestPagesSpeakJapaneseAndEnglish(t *testing.T) {
+	m := startServer(t)
+	for _, tc := range []struct {
+		header []string
+		lang   string
+	}{
+		{nil, "en"},
+		{[]string{"Accept-Language", "ja-JP,ja;q=0.9,en;q=0.8"}, "ja"},
+		{[]string{"Accept-Language", "en-GB,en;q=0.9,ja;q=0.8"}, "en"},
+		{[]string{"Accept-Language", "fr,ja;q=0.5,en;q=0.4"}, "ja"},
+		{[]string{"Accept-Language", "ja", "Cookie", "lang=en"}, "en"},
+		{[]string{"Cookie", "lang=ja"}, "ja"},
+		{[]string{"Cookie", "lang=xx", "Accept-Language", "de"}, "en"},
+	} {
+		_, html := getPage(t, m.URL()+"/b/lobby", tc.header...)
+		if !strings.Contains(html, `<html lang="`+tc.lang+`">`) {
+			t.Errorf("%v: the page is not lang=%q", tc.header, tc.lang)
+		}
+		wantWords := map[string]string{"en": "Write a topic…", "ja": "トピックを書く…"}[tc.lang]
+		if !strings.Contains(html, wantWords) {
+			t.Errorf("%v: the page lacks %q", tc.header, wantWords)
+		}
+	}
+}

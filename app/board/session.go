@@ -88,14 +88,14 @@ type Session struct {
 	modToken     string
 	mod          Moderation
 	modNote      string
-	olderBusy    bool              // an older page is on its way (older.go)
-	olderErr     string            // why the last one failed, in words
-	tombstones   map[int64]bool    // deletes applied while it is on its way
-	problems     map[string]string // storage trouble by what was lost (storage.go)
-	dirty        bool              // the view changed
-	fullDue      bool              // followers need the whole replica
-	delta        []shared.Change   // changes followers have not heard
-	deltaBase    string            // the cursor delta applies to
+	olderBusy    bool            // an older page is on its way (older.go)
+	olderErr     string          // why the last one failed, in words
+	tombstones   map[int64]bool  // deletes applied while it is on its way
+	problems     map[string]bool // storage trouble by what was lost (storage.go)
+	dirty        bool            // the view changed
+	fullDue      bool            // followers need the whole replica
+	delta        []shared.Change // changes followers have not heard
+	deltaBase    string          // the cursor delta applies to
 }
 
 // Open starts following cfg.Board; Close ends it.
@@ -106,7 +106,7 @@ func Open(cfg Config) *Session {
 		inbox: make(chan func(), 64), wake: make(chan struct{}, 1),
 		quit: make(chan struct{}), done: make(chan struct{}),
 		online: cfg.Online, sent: map[int64]shared.Topic{}, deleted: map[int64]bool{}, queuedEdit: map[int64]string{},
-		problems: map[string]string{}, acked: map[string]bool{}, dirty: true}
+		problems: map[string]bool{}, acked: map[string]bool{}, dirty: true}
 	remember(st, cfg.Board)
 	s.replica = loadReplica(st, cfg.Board)
 	if cfg.Seed.Board == cfg.Board && newer(cfg.Seed.Cursor, s.replica.Cursor) {
@@ -117,7 +117,7 @@ func Open(cfg Config) *Session {
 	s.status = sync.Status{Mode: sync.Connecting, LastLive: s.replica.SyncedAt}
 	var err error
 	if s.owned, err = loadTokens(st, cfg.Board); err != nil {
-		s.problems["token"] = lostToken
+		s.problems[ProblemToken] = true
 	}
 	st.Get(AuthorKey, &s.author)
 	st.Get(draftKey(cfg.Board), &s.draft)

@@ -38,11 +38,12 @@ func tokensKey(board string) string  { return "kairan/tokens/" + board }
 // origin ~5 M, so ten leave room for tokens, outboxes and other boards.
 const KeptReplicas = 10
 
-// What a failed write cost, in words a person can act on.
+// What a failed write cost (View.Problem); the page says it in words a
+// person can act on.
 const (
-	lostToken   = "This browser could not save the key to your new topic, so after a reload you may not be able to edit or delete it. Free some storage for this site (or leave private browsing) and keep this tab open meanwhile."
-	lostOutbox  = "This browser could not save your unsent writes; keep this tab open until they are sent."
-	lostReplica = "This browser could not save this board for offline use; it will load again when you are online."
+	ProblemToken   = "token"   // an owner token: the topic may not be editable after a reload
+	ProblemOutbox  = "outbox"  // unsent writes: keep the tab open until they are sent
+	ProblemReplica = "replica" // the board for offline use
 )
 
 // remember records that board was opened now and evicts the replicas of
@@ -128,7 +129,7 @@ func loadReplica(st Storage, board string) sync.Replica {
 // (View.Problem) instead of ignored, and cleared when a later one works.
 
 func (s *Session) saveTokens() {
-	s.stored("token", lostToken, s.cfg.Storage.Set(tokensKey(s.board), s.owned))
+	s.stored(ProblemToken, s.cfg.Storage.Set(tokensKey(s.board), s.owned))
 }
 
 func (s *Session) saveOutbox() {
@@ -139,7 +140,7 @@ func (s *Session) saveOutbox() {
 	} else {
 		err = s.cfg.Storage.Set(outboxKey(s.board), o)
 	}
-	s.stored("outbox", lostOutbox, err)
+	s.stored(ProblemOutbox, err)
 }
 
 func (s *Session) saveReplica() {
@@ -151,30 +152,29 @@ func (s *Session) saveReplica() {
 	if len(r.Topics) > keptTopics { // older pages come back from the server
 		r.Topics, r.Complete = r.Topics[:keptTopics], false
 	}
-	s.stored("replica", lostReplica, s.cfg.Storage.Set(replicaKey(s.board), r))
+	s.stored(ProblemReplica, s.cfg.Storage.Set(replicaKey(s.board), r))
 }
 
 // keptTopics bounds a saved replica: older pages the person fetched are
 // not worth local storage (a topic is up to ~6 KB as JSON).
 const keptTopics = 300
 
-func (s *Session) stored(what, lost string, err error) {
-	old := s.problems[what]
+func (s *Session) stored(what string, err error) {
+	if had := s.problems[what]; had != (err != nil) {
+		s.dirty = true
+	}
 	if err != nil {
-		s.problems[what] = lost
+		s.problems[what] = true
 	} else {
 		delete(s.problems, what)
 	}
-	if s.problems[what] != old {
-		s.dirty = true
-	}
 }
 
-// problem is the worst storage trouble, in words.
+// problem is the worst storage trouble.
 func (s *Session) problem() string {
-	for _, what := range []string{"token", "outbox", "replica"} {
-		if p := s.problems[what]; p != "" {
-			return p
+	for _, what := range []string{ProblemToken, ProblemOutbox, ProblemReplica} {
+		if s.problems[what] {
+			return what
 		}
 	}
 	return ""

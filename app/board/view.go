@@ -35,8 +35,9 @@ type View struct {
 	Author string
 	// Draft is the text being written when the board was last left.
 	Draft string
-	// Problem is trouble the person should know of (storage that could not
-	// be written), in words; "" when there is none.
+	// Problem is trouble the person should know of: storage that could not
+	// be written (ProblemToken, ProblemOutbox, ProblemReplica); "" when
+	// there is none.
 	Problem string
 	// Complete: the board's oldest topic is shown (no older ones to fetch).
 	Complete bool

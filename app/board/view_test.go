@@ -21,7 +21,7 @@ func topic(id int64, comment string) shared.Topic {
 
 func session(topics ...shared.Topic) *Session {
 	return &Session{board: "lobby", cfg: Config{Storage: fake.NewStorage()}, replica: sync.Replica{Board: "lobby", Cursor: "e.1", Topics: topics},
-		sent: map[int64]shared.Topic{}, deleted: map[int64]bool{}, queuedEdit: map[int64]string{}, owned: map[int64]string{}, problems: map[string]string{}}
+		sent: map[int64]shared.Topic{}, deleted: map[int64]bool{}, queuedEdit: map[int64]string{}, owned: map[int64]string{}, problems: map[string]bool{}}
 }
 
 func ids(v View) []int64 {
@@ -130,13 +130,13 @@ func TestViewSaysARefusedModeratorDelete(t *testing.T) {
 
 func TestStorageProblemsAreSaidWorstFirst(t *testing.T) {
 	s := session()
-	s.stored("replica", lostReplica, errFull)
-	s.stored("token", lostToken, errFull)
-	if p := s.view().Problem; p != lostToken {
+	s.stored(ProblemReplica, errFull)
+	s.stored(ProblemToken, errFull)
+	if p := s.view().Problem; p != ProblemToken {
 		t.Fatalf("problem %q, want the lost token first", p)
 	}
-	s.stored("token", lostToken, nil)
-	if p := s.view().Problem; p != lostReplica {
+	s.stored(ProblemToken, nil)
+	if p := s.view().Problem; p != ProblemReplica {
 		t.Fatalf("problem %q, want the replica's", p)
 	}
 }

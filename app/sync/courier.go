@@ -126,7 +126,7 @@ func (c *Courier) send(ctx context.Context, op Op) (sent, transient bool, after 
 		}
 		return false, true, after
 	default:
-		c.Queue.update(func(o *Outbox) { o.Fail(op.Key, refusal(op, err)) })
+		c.Queue.update(func(o *Outbox) { o.Fail(op.Key, refusal(op, err), string(shared.ErrorCode(err))) })
 		return true, false, 0
 	}
 }

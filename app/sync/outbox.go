@@ -34,6 +34,9 @@ type Op struct {
 	// (too long, blocked, not yours); such an op is kept for the person to
 	// see and is never sent again.
 	Failed string `json:"failed,omitempty"`
+	// FailedCode is the error code of the refusal, for pages that say it
+	// in another language.
+	FailedCode string `json:"failed_code,omitempty"`
 }
 
 // Outbox is the ordered queue of writes. Ops are sent in order; a failed
@@ -71,10 +74,10 @@ func (o *Outbox) Remove(key string) {
 }
 
 // Fail marks the op with key as refused for good.
-func (o *Outbox) Fail(key, message string) {
+func (o *Outbox) Fail(key, message, code string) {
 	for i := range o.Ops {
 		if o.Ops[i].Key == key {
-			o.Ops[i].Failed = message
+			o.Ops[i].Failed, o.Ops[i].FailedCode = message, code
 		}
 	}
 }

@@ -54,7 +54,7 @@ func TestOutboxAddIgnoresAKeyAlreadyQueued(t *testing.T) {
 		t.Fatalf("the resent op replaced the queued one: %+v", o.Ops[0])
 	}
 	// A failed op is still queued: the same key does not revive it.
-	o.Fail("b", "refused")
+	o.Fail("b", "refused", "blocked")
 	o.Add(Op{Key: "b", Kind: OpPost, Comment: "again"})
 	if got := keysOf(o); !slices.Equal(got, []string{"a", "b"}) || o.Ops[1].Failed != "refused" {
 		t.Fatalf("after re-adding failed b: %+v", o.Ops)
@@ -66,8 +66,8 @@ func TestOutboxNextSkipsFailedOpsInOrder(t *testing.T) {
 	for _, k := range []string{"a", "b", "c", "d"} {
 		o.Add(Op{Key: k, Kind: OpPost, Board: "lobby", Comment: k})
 	}
-	o.Fail("a", "too long")
-	o.Fail("c", "blocked")
+	o.Fail("a", "too long", "blocked")
+	o.Fail("c", "blocked", "blocked")
 	var sent []string
 	for {
 		op, ok := o.Next()
@@ -117,7 +117,7 @@ func TestOutboxFailMarksOnlyThatKey(t *testing.T) {
 	for _, k := range []string{"a", "b", "c"} {
 		o.Add(Op{Key: k, Kind: OpPost})
 	}
-	o.Fail("b", "The comment is too long.")
+	o.Fail("b", "The comment is too long.", "blocked")
 	for _, op := range o.Ops {
 		want := ""
 		if op.Key == "b" {
@@ -127,7 +127,7 @@ func TestOutboxFailMarksOnlyThatKey(t *testing.T) {
 			t.Errorf("op %s: Failed = %q, want %q", op.Key, op.Failed, want)
 		}
 	}
-	o.Fail("nope", "whatever") // unknown key: nothing happens
+	o.Fail("nope", "whatever", "blocked") // unknown key: nothing happens
 	for _, op := range o.Ops {
 		if op.Key != "b" && op.Failed != "" {
 			t.Errorf("Fail(nope) marked %s", op.Key)
@@ -146,7 +146,7 @@ func TestOutboxCloneSharesNothing(t *testing.T) {
 
 	// Changes to the original do not show in the clone...
 	o.Ops[0].Comment = "changed"
-	o.Fail("b", "refused")
+	o.Fail("b", "refused", "blocked")
 	o.Add(Op{Key: "c", Kind: OpPost})
 	o.Remove("a")
 	if got := keysOf(c); !slices.Equal(got, []string{"a", "b"}) {
@@ -163,7 +163,7 @@ func TestOutboxCloneSharesNothing(t *testing.T) {
 	c = o.Clone()
 	c.Ops[0].Comment = "changed"
 	c.Add(Op{Key: "x"})
-	c.Fail("a", "refused")
+	c.Fail("a", "refused", "blocked")
 	if len(o.Ops) != 1 || o.Ops[0].Comment != "original" || o.Ops[0].Failed != "" {
 		t.Fatalf("original changed with the clone: %+v", o.Ops)
 	}

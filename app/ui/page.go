@@ -31,6 +31,8 @@ type BoardPage struct {
 	UpdateReady bool
 	BoardGo     string
 	GoError     string
+	// Lang is the page's language, "en" or "ja" (words.go, lang.go).
+	Lang string
 
 	c        *controls
 	seed     string // the server's snapshot as JSON, for the app (seed.go)
@@ -84,9 +86,12 @@ type viewSlot struct {
 // browser opens the session, so the prerendered page never waits on the API.
 func (p *BoardPage) OnNav(ctx app.Context) {
 	p.Board = boardFromPath(ctx.Page().URL().Path)
+	p.Lang = pageLang(ctx)
+	ctx.Page().SetLang(p.Lang)
+	w := wordsFor(p.Lang)
 	p.Invalid = ""
 	if err := shared.ValidateBoard(p.Board); err != nil {
-		p.Invalid = shared.Message(err)
+		p.Invalid = w.errorText(err)
 	}
 	ctx.Page().SetTitle(p.Board + " · kairan")
 	p.Now = time.Now()
@@ -186,7 +191,7 @@ func (p *BoardPage) onReload(ctx app.Context, e app.Event) { ctx.Reload() }
 func (p *BoardPage) onGoBoard(ctx app.Context, e app.Event) {
 	target := boardName(p.BoardGo)
 	if err := shared.ValidateBoard(target); err != nil {
-		p.GoError = shared.Message(err)
+		p.GoError = wordsFor(p.Lang).errorText(err)
 		return
 	}
 	p.BoardGo, p.GoError = "", ""
@@ -198,21 +203,21 @@ func (p *BoardPage) onGoBoard(ctx app.Context, e app.Event) {
 // through app.Text, which sets text nodes: a comment of "<script>" shows
 // those characters and runs nothing.
 func (p *BoardPage) Render() app.UI {
-	v := p.View
+	v, w := p.View, wordsFor(p.Lang)
 	// data-app: the app has taken over the prerendered page (tests and
 	// styles can tell the two apart).
 	return app.Div().Class("page").Attr("data-app", pick(app.IsClient, "on", "")).Body(
 		p.renderHeader(),
 		app.If(p.c != nil && v.Moderation != board.ModOff, func() app.UI {
-			return &ModeratorBar{State: v.Moderation, Note: v.ModNote, C: p.c}
+			return &ModeratorBar{State: v.Moderation, Note: v.ModNote, C: p.c, W: w}
 		}),
 		app.If(v.Problem != "", func() app.UI {
-			return app.P().ID("problem").Class("notice", "error", "banner").Attr("role", "alert").Text(v.Problem)
+			return app.P().ID("problem").Class("notice", "error", "banner").Attr("role", "alert").Text(problemText(v.Problem, w))
 		}),
 		app.If(p.UpdateReady, func() app.UI {
 			return app.Div().ID("update").Class("update").Attr("role", "status").Body(
-				app.Span().Text("A new version of kairan is ready."),
-				app.Button().ID("reload").Type("button").Class("primary").OnClick(p.onReload).Text("Reload"),
+				app.Span().Text(w.UpdateReady),
+				app.Button().ID("reload").Type("button").Class("primary").OnClick(p.onReload).Text(w.Reload),
 			)
 		}),
 		app.Main().Class("board").Body(
@@ -220,14 +225,21 @@ func (p *BoardPage) Render() app.UI {
 				return app.P().Class("notice", "error").Text(p.Invalid)
 			}).Else(func() app.UI {
 				return app.Div().Body(
-					&PostForm{C: p.c, Board: p.Board, Author: v.Author, Draft: v.Draft, Refill: p.refill()},
-					&TopicList{View: v, Now: p.Now, C: p.c, Editing: p.editing()},
+					&PostForm{C: p.c, W: w, Board: p.Board, Author: v.Author, Draft: v.Draft, Refill: p.refill()},
+					&TopicList{View: v, Now: p.Now, C: p.c, W: w, Editing: p.editing()},
 				)
 			}),
 		),
-		app.If(p.Invalid == "" && v.Moderation == board.ModOff, func() app.UI {
-			return &ModeratorForm{C: p.c}
-		}),
+		// A div in the contentinfo role is the landmark a <footer> would be,
+		// without linking go-app's footer element type (~2 KB brotli).
+		app.Div().Class("foot").Attr("role", "contentinfo").Body(
+			app.If(p.Invalid == "" && v.Moderation == board.ModOff, func() app.UI {
+				return &ModeratorForm{C: p.c, W: w}
+			}),
+			app.Button().ID("lang").Type("button").Class("link").
+				Attr("lang", pick(p.Lang == "ja", "en", "ja")).
+				Attr("aria-label", w.OtherLabel).OnClick(p.onSwitchLang).Text(w.Other),
+		),
 		app.If(p.seed != "", func() app.UI { return renderSeed(p.seed) }),
 	)
 }
@@ -254,16 +266,16 @@ func (p *BoardPage) renderHeader() app.UI {
 		app.H1().Class("board-name").Text(p.Board),
 		app.If(p.Invalid == "" && (p.c != nil || p.View.Loaded), func() app.UI {
 			return &StatusPill{Status: p.View.Status, Online: p.View.Online, Waiting: p.View.Waiting,
-				Leader: p.View.Leader, Now: p.Now}
+				Leader: p.View.Leader, Now: p.Now, W: wordsFor(p.Lang)}
 		}),
 		app.Form().Class("go").OnSubmit(p.onGoBoard).Body(
-			app.Input().ID("go-board").Type("text").Class("go-input").Placeholder("board…").
-				Attr("aria-label", "Go to board").Attr("autocapitalize", "none").
+			app.Input().ID("go-board").Type("text").Class("go-input").Placeholder(wordsFor(p.Lang).BoardHint).
+				Attr("aria-label", wordsFor(p.Lang).GoToBoard).Attr("autocapitalize", "none").
 				Attr("aria-invalid", pick(p.GoError != "", "true", "")).
 				Value(p.BoardGo).OnInput(p.ValueTo(&p.BoardGo)),
 			// Until the app runs, a form would submit natively and reload the
 			// page: its buttons wait for the app.
-			app.Button().Type("submit").Class("go-button").Disabled(!app.IsClient).Text("Go"),
+			app.Button().Type("submit").Class("go-button").Disabled(!app.IsClient).Text(wordsFor(p.Lang).Go),
 		),
 		app.If(p.GoError != "", func() app.UI {
 			return app.P().ID("go-error").Class("go-error").Attr("role", "alert").Text(p.GoError)

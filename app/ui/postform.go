@@ -17,6 +17,7 @@ type PostForm struct {
 	app.Compo
 
 	C *controls
+	W *words
 	// Board is the board posted to: a new one starts a new draft.
 	Board string
 	// Author is the name the person last posted under: the field starts
@@ -51,21 +52,21 @@ func (f *PostForm) Render() app.UI {
 	if f.Refill.Seq != f.refilled { // a refused post, back to be fixed
 		f.draft, f.refilled = f.Refill.Text, f.Refill.Seq
 	}
-	n := utf8.RuneCountInString(f.draft)
+	n, w := utf8.RuneCountInString(f.draft), f.W.or()
 	return app.Form().ID("post-form").Class("post").OnSubmit(f.onPost).Body(
-		app.Textarea().ID("comment").Placeholder("Write a topic…").
-			Attr("aria-label", "Comment").Attr("rows", 3).
+		app.Textarea().ID("comment").Placeholder(w.WriteTopic).
+			Attr("aria-label", w.Comment).Attr("rows", 3).
 			Attr("aria-describedby", pick(f.err != "", "error", "")).
 			Text(f.draft).OnInput(f.onDraft).OnKeyDown(f.onKey),
 		app.Div().Class("post-row").Body(
-			app.Input().ID("author").Type("text").Class("author-input").Placeholder("Name (optional)").
-				Attr("aria-label", "Your name").MaxLength(shared.MaxAuthorChars).
+			app.Input().ID("author").Type("text").Class("author-input").Placeholder(w.NameHint).
+				Attr("aria-label", w.YourName).MaxLength(shared.MaxAuthorChars).
 				Value(f.author).OnInput(f.onAuthor),
 			app.Span().Class("count").Class(pick(n > shared.MaxCommentChars, "over", "")).
 				Text(strconv.Itoa(n)+"/"+strconv.Itoa(shared.MaxCommentChars)),
 			app.Button().ID("post-button").Type("submit").Class("primary").Disabled(!app.IsClient). // the app posts (page.go)
 
-														Attr("aria-keyshortcuts", "Control+Enter Meta+Enter").Text("Post"),
+														Attr("aria-keyshortcuts", "Control+Enter Meta+Enter").Text(w.Post),
 		),
 		app.If(f.err != "", func() app.UI {
 			return app.P().ID("error").Class("notice", "error").Attr("role", "alert").Text(f.err)
@@ -105,7 +106,7 @@ func (f *PostForm) post(ctx app.Context) {
 		return
 	}
 	if err := f.C.session.Post(f.author, f.draft); err != nil {
-		f.err = shared.Message(err)
+		f.err = f.W.or().errorText(err)
 		return
 	}
 	f.err, f.draft, f.drafted = "", "", true

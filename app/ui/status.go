@@ -2,7 +2,6 @@ package ui
 
 import (
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -22,6 +21,7 @@ type StatusPill struct {
 	Waiting int
 	Leader  bool
 	Now     time.Time
+	W       *words
 }
 
 // Render draws the pill. data-mode and data-transport say the same for
@@ -31,49 +31,49 @@ func (s *StatusPill) Render() app.UI {
 	if !s.Online {
 		mode = sync.Offline
 	}
+	w := s.W.or()
 	title := ""
 	if mode != sync.Live && !s.Status.LastLive.IsZero() {
-		title = "Last live " + Ago(s.Now, s.Status.LastLive)
+		title = w.LastLive(w.ago(s.Now, s.Status.LastLive))
 	}
 	return app.Span().ID("status").Class("status", statusClass(mode)).
 		Attr("role", "status").Attr("data-mode", string(mode)).
 		Attr("data-transport", string(s.Status.Transport)).
 		Attr("data-tab", pick(s.Leader, "leader", "follower")).
 		Title(title).
-		Text(StatusText(s.Status, s.Online, s.Waiting, s.Now))
+		Text(StatusText(s.Status, s.Online, s.Waiting, s.Now, w))
 }
 
 // StatusText is the connection state in words.
-func StatusText(s sync.Status, online bool, waiting int, now time.Time) string {
+func StatusText(s sync.Status, online bool, waiting int, now time.Time, w *words) string {
+	w = w.or()
 	var text string
 	switch {
 	case !online || s.Mode == sync.Offline:
-		text = "you are offline"
+		text = w.Offline
 	case s.Mode == sync.Live:
-		text = "live"
+		text = w.Live
 	case s.Mode == sync.Connecting:
-		text = "connecting…"
+		text = w.Connecting
 	case s.Mode == sync.Unreachable:
-		text = "can't reach the server" + retryIn(s, now, " · retrying")
+		text = w.Unreachable + retryIn(s, now, w.Retrying, w)
 	default:
-		text = "reconnecting" + retryIn(s, now, "")
+		text = retryIn(s, now, w.Reconnecting, w)
 	}
-	switch {
-	case waiting == 1:
-		text += " · 1 waiting to send"
-	case waiting > 1:
-		text += " · " + strconv.Itoa(waiting) + " waiting to send"
+	if waiting > 0 {
+		text += w.WaitingToSend(waiting)
 	}
 	return text
 }
 
-// retryIn is " in 3 s" while the next attempt is in the future, else "…".
-func retryIn(s sync.Status, now time.Time, prefix string) string {
+// retryIn is prefix and " in 3 s" while the next attempt is in the
+// future, else prefix and "…".
+func retryIn(s sync.Status, now time.Time, prefix string, w *words) string {
 	secs := int(math.Ceil(s.RetryAt.Sub(now).Seconds()))
 	if secs <= 0 {
 		return prefix + "…"
 	}
-	return prefix + " in " + strconv.Itoa(secs) + " s"
+	return prefix + w.In(secs)
 }
 
 func statusClass(m sync.Mode) string {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/kairan/kairan/app/board"
 	"github.com/kairan/kairan/app/sync"
-	"github.com/kairan/kairan/shared"
 )
 
 // TopicList shows the board: the posts still on their way, then the
@@ -19,23 +18,26 @@ type TopicList struct {
 	View    board.View
 	Now     time.Time
 	C       *controls
+	W       *words
 	Editing int64
 }
 
 func (l *TopicList) Render() app.UI {
-	v := l.View
+	v, w := l.View, l.W.or()
 	if !v.Loaded && len(v.Topics) == 0 && len(v.Posts) == 0 {
-		return app.P().Class("notice").Text("Loading…")
+		return app.P().Class("notice").Text(w.Loading)
 	}
 	if len(v.Topics) == 0 && len(v.Posts) == 0 && v.Complete {
-		return app.P().ID("topics").Class("notice", "empty").Attr("tabindex", -1).Text("No topics yet. Be the first to post.")
+		return app.P().ID("topics").Class("notice", "empty").Attr("tabindex", -1).Text(w.Empty)
 	}
 	return app.Div().Body(
-		app.Ul().ID("topics").Class("topics").Attr("tabindex", -1).Attr("aria-label", "Topics").Body(
-			app.Range(v.Posts).Slice(func(i int) app.UI { return renderQueuedPost(l.C, v.Posts[i], v.Status.Mode == sync.Live && v.Online) }),
+		app.Ul().ID("topics").Class("topics").Attr("tabindex", -1).Attr("aria-label", w.Topics).Body(
+			app.Range(v.Posts).Slice(func(i int) app.UI {
+				return renderQueuedPost(l.C, w, v.Posts[i], v.Status.Mode == sync.Live && v.Online)
+			}),
 			app.Range(v.Topics).Slice(func(i int) app.UI {
 				t := v.Topics[i]
-				return &TopicItem{T: t, Now: l.Now, C: l.C, Next: nextFocus(v.Topics, i),
+				return &TopicItem{T: t, Now: l.Now, C: l.C, W: l.W, Next: nextFocus(v.Topics, i),
 					Editing:    l.Editing == t.ID && t.Owned && t.State != "deleting",
 					Moderating: v.Moderation.Moderating()}
 			}),
@@ -47,7 +49,7 @@ func (l *TopicList) Render() app.UI {
 // renderOlder offers the page of topics before the oldest shown, until
 // the board's oldest is.
 func (l *TopicList) renderOlder() app.UI {
-	v, c := l.View, l.C
+	v, c, w := l.View, l.C, l.W.or()
 	older := func(ctx app.Context, e app.Event) {
 		if c != nil {
 			c.session.Older()
@@ -55,9 +57,9 @@ func (l *TopicList) renderOlder() app.UI {
 	}
 	return app.Div().Class("older").Body(
 		app.Button().ID("older").Type("button").Attr("aria-disabled", pick(v.OlderBusy, "true", "")).
-			OnClick(older).Text(pick(v.OlderBusy, "Loading older topics…", "Show older topics")),
+			OnClick(older).Text(pick(v.OlderBusy, w.OlderLoading, w.Older)),
 		app.If(v.OlderErr != "", func() app.UI {
-			return app.P().Class("why").Attr("role", "alert").Text("Older topics could not be loaded: " + v.OlderErr)
+			return app.P().Class("why").Attr("role", "alert").Text(w.OlderFailed + v.OlderErr)
 		}),
 	)
 }
@@ -78,22 +80,22 @@ func topicID(id int64) string { return "topic-" + strconv.FormatInt(id, 10) }
 
 // renderQueuedPost shows a post that has not reached the server: pending
 // (it will be sent), or failed with the server's reason.
-func renderQueuedPost(c *controls, op sync.Op, live bool) app.UI {
+func renderQueuedPost(c *controls, w *words, op sync.Op, live bool) app.UI {
 	failed := op.Failed != ""
 	state := pick(failed, "failed", "pending")
 	return app.Li().ID("op-"+op.Key).Class("topic", state).Body(
 		app.Div().Class("meta").Body(
 			app.Span().Class("author").Text(pick(op.Author == "", "anonymous", op.Author)),
-			app.Span().Class("badge", state).Text(pick(failed, "not posted", pick(live, "sending…", "waiting to send"))),
+			app.Span().Class("badge", state).Text(pick(failed, w.NotPosted, pick(live, w.Sending, w.Waiting))),
 		),
 		app.P().Class("comment").Text(op.Comment),
-		app.If(failed, func() app.UI { return renderRefused(c, op, op.Failed) }),
+		app.If(failed, func() app.UI { return renderRefused(c, w, op, w.refusal(op)) }),
 	)
 }
 
 // renderRefused says why the server refused op for good and lets the
 // person drop it, or put a post back into the form.
-func renderRefused(c *controls, op sync.Op, why string) app.UI {
+func renderRefused(c *controls, w *words, op sync.Op, why string) app.UI {
 	discard := func(ctx app.Context, e app.Event) {
 		if c != nil {
 			c.session.Discard(op.Key)
@@ -111,9 +113,9 @@ func renderRefused(c *controls, op sync.Op, why string) app.UI {
 		app.P().Class("why").Text(why),
 		app.Div().Class("actions").Body(
 			app.If(op.Kind == sync.OpPost, func() app.UI {
-				return app.Button().Type("button").Class("retry-edit").OnClick(refill, app.EventScope(op.Key)).Text("Edit")
+				return app.Button().Type("button").Class("retry-edit").OnClick(refill, app.EventScope(op.Key)).Text(w.Edit)
 			}),
-			app.Button().Type("button").Class("discard").OnClick(discard, app.EventScope(op.Key)).Text("Discard"),
+			app.Button().Type("button").Class("discard").OnClick(discard, app.EventScope(op.Key)).Text(w.Discard),
 		),
 	)
 }
@@ -126,6 +128,7 @@ type TopicItem struct {
 	T          board.Topic
 	Now        time.Time
 	C          *controls
+	W          *words
 	Next       string // where focus goes after a delete
 	Editing    bool
 	Moderating bool
@@ -137,7 +140,7 @@ type TopicItem struct {
 // the topic's id makes it replace them, or a click would act on the topic
 // that was there before.
 func (it *TopicItem) Render() app.UI {
-	t := it.T
+	t, w := it.T, it.W.or()
 	failed := t.Failed.Key != ""
 	return app.Li().ID(topicID(t.ID)).Class("topic", t.State).Class(pick(failed, "failed", "")).Attr("tabindex", -1).Body(
 		app.Div().Class("meta").Body(
@@ -145,16 +148,16 @@ func (it *TopicItem) Render() app.UI {
 			// tabindex: a tap (or Tab) shows the absolute time, which a
 			// phone has no hover to reveal (app.css).
 			app.Time().Class("when").DateTime(t.CreatedAt.Format(time.RFC3339)).Attr("tabindex", 0).
-				Title(t.CreatedAt.Local().Format("Mon 2 Jan 2006 15:04")).Text(Ago(it.Now, t.CreatedAt)),
+				Title(t.CreatedAt.Local().Format(w.Stamp)).Text(w.ago(it.Now, t.CreatedAt)),
 			app.If(!t.UpdatedAt.Equal(t.CreatedAt), func() app.UI {
-				return app.Span().Class("edited").Title("edited " + t.UpdatedAt.Local().Format("Mon 2 Jan 2006 15:04")).Text("edited")
+				return app.Span().Class("edited").Title(w.Edited + " " + t.UpdatedAt.Local().Format(w.Stamp)).Text(w.Edited)
 			}),
 		),
 		app.If(it.Editing, it.renderEditor).Else(func() app.UI {
 			return app.P().Class("comment").Text(t.Comment)
 		}),
 		app.If(failed, func() app.UI {
-			return renderRefused(it.C, t.Failed, pick(t.Failed.Kind == sync.OpDelete, "Not deleted: ", "Not saved: ")+t.Failed.Failed)
+			return renderRefused(it.C, w, t.Failed, pick(t.Failed.Kind == sync.OpDelete, w.NotDeleted, w.NotSaved)+w.refusal(t.Failed))
 		}),
 		// While its delete is on its way its buttons stay, marked
 		// unavailable rather than removed: the keyboard focus may be on them.
@@ -164,33 +167,33 @@ func (it *TopicItem) Render() app.UI {
 			busy := pick(t.State == "deleting", "true", "")
 			return app.Div().Class("actions").Body(
 				app.Button().ID("edit-button-"+strconv.FormatInt(t.ID, 10)).Type("button").Class("edit-button").
-					Attr("aria-disabled", busy).OnClick(it.onEdit, app.EventScope(t.ID, t.State)).Text("Edit"),
+					Attr("aria-disabled", busy).OnClick(it.onEdit, app.EventScope(t.ID, t.State)).Text(w.Edit),
 				app.Button().Type("button").Class("delete-button").Attr("aria-disabled", busy).
-					OnClick(it.onDelete(false, "Delete this topic for everyone?"), app.EventScope(t.ID, t.State)).Text("Delete"),
+					OnClick(it.onDelete(false, w.DeleteQ), app.EventScope(t.ID, t.State)).Text(w.Delete),
 			)
 		}).ElseIf(it.Moderating && !t.Owned && t.State == "", func() app.UI {
 			return app.Div().Class("actions").Body(
 				app.Button().Type("button").Class("delete-button", "mod-delete").
-					OnClick(it.onDelete(true, "Delete this topic by "+t.Author+" for everyone, as moderator?"), app.EventScope(t.ID)).
-					Text("Delete as moderator"),
+					OnClick(it.onDelete(true, w.DeleteModQ(t.Author)), app.EventScope(t.ID)).
+					Text(w.DeleteAsModerator),
 			)
 		}),
 	)
 }
 
 func (it *TopicItem) renderEditor() app.UI {
-	t, c := it.T, it.C
+	t, c, w := it.T, it.C, it.W.or()
 	id := strconv.FormatInt(t.ID, 10)
 	return app.Form().Class("edit").OnSubmit(it.onSave, app.EventScope(t.ID)).Body(
-		app.Textarea().ID("edit-"+id).Class("edit-text").Attr("aria-label", "Edit comment").Attr("rows", 3).
+		app.Textarea().ID("edit-"+id).Class("edit-text").Attr("aria-label", w.EditComment).Attr("rows", 3).
 			Attr("aria-keyshortcuts", "Control+Enter Meta+Enter Escape").
 			Text(c.editDraft).OnInput(it.onEditDraft, app.EventScope(t.ID)).OnKeyDown(it.onEditKey, app.EventScope(t.ID)),
 		app.If(c.editErr != "", func() app.UI {
 			return app.P().Class("notice", "error").Attr("role", "alert").Text(c.editErr)
 		}),
 		app.Div().Class("actions").Body(
-			app.Button().Type("submit").Class("primary").Text("Save"),
-			app.Button().Type("button").OnClick(it.onCancel, app.EventScope(t.ID)).Text("Cancel"),
+			app.Button().Type("submit").Class("primary").Text(w.Save),
+			app.Button().Type("button").OnClick(it.onCancel, app.EventScope(t.ID)).Text(w.Cancel),
 		),
 	)
 }
@@ -224,7 +227,7 @@ func (it *TopicItem) onEditKey(ctx app.Context, e app.Event) {
 func (it *TopicItem) onSave(ctx app.Context, e app.Event) {
 	t, c := it.T, it.C
 	if err := c.session.Edit(t.ID, c.editDraft); err != nil {
-		c.editErr = shared.Message(err)
+		c.editErr = it.W.or().errorText(err)
 		return
 	}
 	it.closeEditor(ctx)
