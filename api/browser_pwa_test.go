@@ -110,3 +110,47 @@ func TestBrowserNewVersionActivatesWhileStreaming(t *testing.T) {
 		t.Errorf("caches after the update = %v, want only kairan-release-2", keys)
 	}
 }
+
+// TestBrowserOfflineVisitPaintsTheBoardFromItsHTML: the worker keeps each
+// visited board's page (stale-while-revalidate), so with the server gone a
+// visit to a board paints that board — its name and topics in the HTML,
+// before app.wasm runs — not the lobby's shell.
+func TestBrowserOfflineVisitPaintsTheBoardFromItsHTML(t *testing.T) {
+	tab := bt.New(t)
+	db := filepath.Join(t.TempDir(), "k.db")
+	m := startRelease(t, db, "127.0.0.1:0", "pages-v1")
+	api := &client.Client{Base: m.URL()}
+	for _, b := range []string{"alpha", "beta"} {
+		if _, err := api.Post(context.Background(), b, shared.CreateTopic{Comment: b + " topic"}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bt.Do(t, tab, 60*time.Second, "open alpha", chromedp.Navigate(m.URL()+"/b/alpha"))
+	bt.Until(t, tab, 60*time.Second, "alpha live", liveSSE)
+	swReady(t, tab, "kairan-pages-v1")
+	bt.Do(t, tab, 60*time.Second, "open beta", chromedp.Navigate(m.URL()+"/b/beta"))
+	bt.Until(t, tab, 60*time.Second, "beta live", liveSSE)
+	// Visit alpha once more under the worker, so its page is in the cache.
+	bt.Do(t, tab, 60*time.Second, "alpha again", chromedp.Navigate(m.URL()+"/b/alpha"))
+	bt.Until(t, tab, 60*time.Second, "alpha live again", liveSSE)
+	bt.Until(t, tab, 30*time.Second, "alpha's page in the worker's cache", `(() => {
+		caches.open("kairan-pages-v1").then(c => c.match(location.origin + "/b/alpha")).then(r => { window.__kept = !!r; });
+		return window.__kept === true;
+	})()`)
+
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(tab, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+		document.addEventListener("DOMContentLoaded", () => {
+			window.__first = (document.querySelector(".board-name")?.textContent ?? "") + "|" +
+				(document.querySelector("#topics .topic .comment")?.textContent ?? "");
+		});`}); err != nil {
+		t.Fatal(err)
+	}
+	bt.Do(t, tab, 60*time.Second, "go to alpha with the server gone", chromedp.Navigate(m.URL()+"/b/alpha"))
+	bt.Until(t, tab, 30*time.Second, "the first paint", `typeof window.__first === "string"`)
+	if first := bt.Within(t, tab, 5*time.Second, "read the first paint", chromedp.Evaluate[string](`window.__first`)); first != "alpha|alpha topic" {
+		t.Fatalf("the first paint offline showed %q, want alpha's board from its own page", first)
+	}
+}

@@ -3,9 +3,8 @@
 //
 // Unlike go-app's default worker it never touches /api/ (the event stream
 // above all: a worker holding an open stream keeps a new version waiting
-// for ever), nor non-GET requests, nor other origins. The app shell is
-// served cache-first, and a navigation to any page falls back to the
-// cached shell, so /b/<board> opens offline.
+// for ever), nor non-GET requests, nor other origins. The app's files are
+// served cache-first; pages stale-while-revalidate (page below).
 const cacheName = "kairan-" + "{{.Version}}";
 const resourcesToCache = {{.ResourcesToCache}};
 
@@ -39,7 +38,7 @@ self.addEventListener("fetch", (event) => {
       request.headers.get("Accept") === "text/event-stream") {
     return; // straight to the network, never held by the worker
   }
-  event.respondWith(request.mode === "navigate" ? page(request) : cacheFirst(request));
+  event.respondWith(request.mode === "navigate" ? page(event) : cacheFirst(request));
 });
 
 async function cacheFirst(request) {
@@ -47,12 +46,31 @@ async function cacheFirst(request) {
   return cached || fetch(request);
 }
 
-// page answers a navigation: the cached page, else the cached shell (the
-// wasm routes by URL), else the network.
-async function page(request) {
-  const cached = (await caches.match(request, { ignoreSearch: true })) || (await caches.match("/"));
+// page answers a navigation with the page as this browser last saw it
+// (each board's own prerendered HTML, so an installed app paints the last
+// board at once, offline too) and fetches it again for next time
+// (stale-while-revalidate). A page never seen comes from the network, and
+// offline falls back to the shell (the app routes by URL and shows the
+// board's saved replica).
+async function page(event) {
+  const request = event.request;
+  const cache = await caches.open(cacheName);
+  const key = new URL(request.url);
+  key.search = "";
+  const cached = await cache.match(key.href);
+  const fresh = fetch(request).then(async (response) => {
+    if (response.ok && response.type === "basic") {
+      await cache.put(key.href, response.clone());
+    }
+    return response;
+  });
   if (cached) {
+    event.waitUntil(fresh.catch(() => {}));
     return cached;
   }
-  return fetch(request);
+  try {
+    return await fresh;
+  } catch (err) {
+    return (await cache.match("/")) || Response.error();
+  }
 }
