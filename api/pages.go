@@ -34,10 +34,24 @@ func pages(app http.Handler, publicURL string) http.Handler {
 			app.ServeHTTP(w, r)
 			return
 		}
+		if lang := requestLang(r); isManifest(r.URL.Path) && lang != "en" {
+			pw := &pageWriter{ResponseWriter: w, page: true}
+			app.ServeHTTP(pw, r)
+			pw.replace = []string{description["en"], description[lang]}
+			w.Header().Add("Vary", "Cookie, Accept-Language")
+			pw.finish()
+			return
+		}
 		pw := &pageWriter{ResponseWriter: w, page: page && !known}
 		app.ServeHTTP(pw, r)
 		pw.finish()
 	})
+}
+
+// isManifest reports whether path is the web app manifest (go-app serves
+// it under two names).
+func isManifest(path string) bool {
+	return path == "/manifest.webmanifest" || path == "/manifest.json"
 }
 
 // requestLang is the language of a page: the person's choice (the "lang"
@@ -81,8 +95,9 @@ var hostlessMeta = regexp.MustCompile(`\s*<meta (?:property="og:(?:url|image)" c
 // turns a plain 404 into a page of our own. Everything else goes through.
 type pageWriter struct {
 	http.ResponseWriter
-	page     bool // buffer the body to clean it
-	notFound bool // a 404: our page is written instead
+	page     bool     // buffer the body to clean it
+	replace  []string // old, new: text to replace in a buffered body
+	notFound bool     // a 404: our page is written instead
 	status   int
 	buf      bytes.Buffer
 }
@@ -121,6 +136,9 @@ func (p *pageWriter) finish() {
 		p.ResponseWriter.Write([]byte(notFoundPage))
 	case p.page:
 		body := hostlessMeta.ReplaceAll(p.buf.Bytes(), nil)
+		if len(p.replace) == 2 {
+			body = bytes.ReplaceAll(body, []byte(p.replace[0]), []byte(p.replace[1]))
+		}
 		p.Header().Del("Content-Length")
 		if p.status != 0 {
 			p.ResponseWriter.WriteHeader(p.status)

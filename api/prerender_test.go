@@ -175,3 +175,19 @@ func TestPagesSpeakJapaneseAndEnglish(t *testing.T) {
 		}
 	}
 }
+
+// The manifest describes kairan in the person's language.
+func TestManifestSpeaksTheLanguage(t *testing.T) {
+	m := startServer(t)
+	_, en := getPage(t, m.URL()+"/manifest.webmanifest")
+	_, ja := getPage(t, m.URL()+"/manifest.webmanifest", "Accept-Language", "ja")
+	_, chosen := getPage(t, m.URL()+"/manifest.webmanifest", "Accept-Language", "ja", "Cookie", "lang=en")
+	var doc map[string]any
+	for name, tc := range map[string]struct{ body, want string }{
+		"en": {en, description["en"]}, "ja": {ja, description["ja"]}, "chosen": {chosen, description["en"]},
+	} {
+		if err := json.Unmarshal([]byte(tc.body), &doc); err != nil || doc["description"] != tc.want || doc["name"] != "kairan" {
+			t.Errorf("%s: manifest %v (%v), want description %q", name, doc, err, tc.want)
+		}
+	}
+}

@@ -14,6 +14,14 @@ import (
 //go:embed worker.js
 var workerJS string
 
+// description says what kairan is, by language: the page's meta
+// description is go-app's (English); the manifest is said in the
+// person's language by pages.go.
+var description = map[string]string{
+	"en": "A live topic board: post, edit and see every change at once.",
+	"ja": "ライブ掲示板: 投稿・編集し、すべての変更をその場で見られます。",
+}
+
 // newPWA configures go-app's handler: the page shell, manifest, service
 // worker and generated scripts. Pages come from ui.Routes, registered by
 // the caller.
@@ -30,7 +38,7 @@ func newPWA(web *assets, version, publicURL string) *app.Handler {
 		Name:            "kairan",
 		ShortName:       "kairan",
 		Title:           "kairan",
-		Description:     "A live topic board: post, edit and see every change at once.",
+		Description:     description["en"],
 		Lang:            "en",
 		ThemeColor:      "#1f6f5c",
 		BackgroundColor: "#f4ecd8",
