@@ -188,8 +188,11 @@ func (s *Session) follow(m sync.Message) {
 		// (delivered: the replica will show it).
 		s.handed = slices.DeleteFunc(s.handed, func(op sync.Op) bool { return s.remote.Has(op.Key) || s.acked[op.Key] })
 	}
-	if owned, err := loadTokens(s.cfg.Storage, s.board); err == nil {
-		s.owned = owned // the leader stores the tokens of new topics
+	if m.Tokens != s.tokenSaves { // the leader stored tokens of new topics
+		s.tokenSaves = m.Tokens
+		if owned, err := loadTokens(s.cfg.Storage, s.board); err == nil {
+			s.owned = owned
+		}
 	}
 	s.dirty = true
 }

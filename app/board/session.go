@@ -84,6 +84,7 @@ type Session struct {
 	queuedEdit   map[int64]string // view's scratch: the comment of a queued edit, by topic
 	owned        map[int64]string // owner tokens by topic id
 	author       string
+	tokenSaves   int    // the leader's: saves of owner tokens; a follower's: the last it read after
 	draft        string // the draft kept when the session opened
 	modToken     string
 	mod          Moderation
@@ -255,7 +256,7 @@ func (s *Session) emit() {
 		return
 	}
 	status, outbox := s.status, s.outbox()
-	m := sync.Message{Status: &status, Outbox: &outbox}
+	m := sync.Message{Status: &status, Outbox: &outbox, Tokens: s.tokenSaves}
 	switch {
 	case s.fullDue:
 		r := s.replica.Clone()

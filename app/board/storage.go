@@ -129,6 +129,7 @@ func loadReplica(st Storage, board string) sync.Replica {
 // (View.Problem) instead of ignored, and cleared when a later one works.
 
 func (s *Session) saveTokens() {
+	s.tokenSaves++ // followers read them again (lead.go)
 	s.stored(ProblemToken, s.cfg.Storage.Set(tokensKey(s.board), s.owned))
 }
 

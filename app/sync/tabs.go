@@ -28,6 +28,9 @@ type Message struct {
 	// follower whose replica is not at Base asks for the whole (hello).
 	Changes []shared.Change `json:"changes,omitempty"`
 	Base    string          `json:"base,omitempty"`
+	// Tokens counts the leader's saves of owner tokens: a follower reads
+	// them from storage again only when it moves.
+	Tokens int `json:"tokens,omitempty"`
 }
 
 // Channel connects the tabs of one board; a tab does not receive what it

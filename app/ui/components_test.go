@@ -217,14 +217,14 @@ func TestAgo(t *testing.T) {
 		{10 * time.Second, "just now"}, {-5 * time.Second, "just now"}, {2 * time.Minute, "2 min ago"},
 		{59 * time.Minute, "59 min ago"}, {3 * time.Hour, "3 h ago"}, {30 * time.Hour, "yesterday"},
 	} {
-		if got := Ago(now, now.Add(-tc.d)); got != tc.want {
+		if got := english.ago(now, now.Add(-tc.d)); got != tc.want {
 			t.Errorf("Ago(-%v) = %q, want %q", tc.d, got, tc.want)
 		}
 	}
-	if got := Ago(now, now.AddDate(0, 0, -10)); got != now.AddDate(0, 0, -10).Local().Format("2 Jan") {
+	if got := english.ago(now, now.AddDate(0, 0, -10)); got != now.AddDate(0, 0, -10).Local().Format("2 Jan") {
 		t.Errorf("Ago(10 days) = %q", got)
 	}
-	if got := Ago(now, now.AddDate(-2, 0, 0)); !strings.HasSuffix(got, "2024") {
+	if got := english.ago(now, now.AddDate(-2, 0, 0)); !strings.HasSuffix(got, "2024") {
 		t.Errorf("Ago(2 years) = %q", got)
 	}
 }

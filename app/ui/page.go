@@ -261,21 +261,22 @@ func (p *BoardPage) editing() int64 {
 }
 
 func (p *BoardPage) renderHeader() app.UI {
+	w := wordsFor(p.Lang)
 	return app.Header().Class("bar").Body(
 		app.A().Class("brand").Href("/").Text("kairan"),
 		app.H1().Class("board-name").Text(p.Board),
 		app.If(p.Invalid == "" && (p.c != nil || p.View.Loaded), func() app.UI {
 			return &StatusPill{Status: p.View.Status, Online: p.View.Online, Waiting: p.View.Waiting,
-				Leader: p.View.Leader, Now: p.Now, W: wordsFor(p.Lang)}
+				Leader: p.View.Leader, Now: p.Now, W: w}
 		}),
 		app.Form().Class("go").OnSubmit(p.onGoBoard).Body(
-			app.Input().ID("go-board").Type("text").Class("go-input").Placeholder(wordsFor(p.Lang).BoardHint).
-				Attr("aria-label", wordsFor(p.Lang).GoToBoard).Attr("autocapitalize", "none").
+			app.Input().ID("go-board").Type("text").Class("go-input").Placeholder(w.BoardHint).
+				Attr("aria-label", w.GoToBoard).Attr("autocapitalize", "none").
 				Attr("aria-invalid", pick(p.GoError != "", "true", "")).
 				Value(p.BoardGo).OnInput(p.ValueTo(&p.BoardGo)),
 			// Until the app runs, a form would submit natively and reload the
 			// page: its buttons wait for the app.
-			app.Button().Type("submit").Class("go-button").Disabled(!app.IsClient).Text(wordsFor(p.Lang).Go),
+			app.Button().Type("submit").Class("go-button").Disabled(!app.IsClient).Text(w.Go),
 		),
 		app.If(p.GoError != "", func() app.UI {
 			return app.P().ID("go-error").Class("go-error").Attr("role", "alert").Text(p.GoError)
