@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -99,7 +100,7 @@ func TestLoadRunDeliversEveryChangeOnce(t *testing.T) {
 // loopback, and says why.
 func TestLoadCommandRefusesOtherHosts(t *testing.T) {
 	var stderr strings.Builder
-	code := run(context.Background(), []string{"load", "--url", "http://192.0.2.1:8080", "--sse", "1"}, func(string) string { return "" }, &stderr)
+	code := run(context.Background(), []string{"load", "--url", "http://192.0.2.1:8080", "--sse", "1"}, func(string) string { return "" }, io.Discard, &stderr)
 	if code != 2 || !strings.Contains(stderr.String(), "loopback") {
 		t.Errorf("exit %d, stderr %q; want 2 and a loopback refusal", code, stderr.String())
 	}

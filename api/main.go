@@ -23,18 +23,19 @@ Usage:
   kairan serve [flags]   serve the board (kairan serve -h lists the flags)
   kairan load [flags]    drive a server on this machine with subscribers and posts, and report
   kairan bench [flags]   run the standard load set against fresh servers and print one table
+  kairan version         print the version and commit (also --version)
   kairan help            show this text
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stderr))
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
 // run is main without the process: tests call it with their own context,
 // arguments and environment.
-func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stderr, usage)
 		if len(args) == 0 {
@@ -43,10 +44,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return 0
 	}
 	switch args[0] {
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, versionLine())
+		return 0
 	case "load":
-		return load.Main(ctx, args[1:], os.Stdout, stderr)
+		return load.Main(ctx, args[1:], stdout, stderr)
 	case "bench":
-		return load.Bench(ctx, args[1:], os.Stdout, stderr)
+		return load.Bench(ctx, args[1:], stdout, stderr)
 	}
 	if args[0] != "serve" {
 		fmt.Fprintf(stderr, "kairan: unknown command %q\n\n%s", args[0], usage)
@@ -60,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		fmt.Fprintln(stderr, "kairan:", err)
 		return 2
 	}
-	log := newLogger(stderr, cfg.LogLevel)
+	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	m := &Main{Config: cfg, Logger: log}
 	if err := m.Open(ctx); err != nil {
 		log.Error("start failed", "err", err)
@@ -85,8 +89,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	return 0
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
+func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level)) // validated by config
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }

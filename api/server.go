@@ -47,6 +47,8 @@ type Main struct {
 	stopPruning   func()
 	stopListening func()
 	stopPprof     func()
+	stopMetrics   func()
+	metricsLn     net.Listener
 	stopBoards    func()
 	closeOnce     sync.Once
 	closeErr      error
@@ -90,11 +92,12 @@ func (m *Main) Open(ctx context.Context) error {
 	m.handler = httpapi.New(httpapi.Config{
 		Store: m.store, Feed: m.hub, Metrics: metrics, Logger: m.Logger, ModeratorToken: modToken,
 		AllowedOrigins: m.Config.AllowedOrigins, App: pages(newPWA(assets, version, m.Config.PublicURL), m.Config.PublicURL),
-		Writes:      limit.NewWrites(m.Config.RateLimit),
-		Streams:     limit.NewStreams(m.Config.MaxStreams, m.Config.MaxStreamsPerClient),
-		Proxies:     m.Config.TrustProxy,
-		Blocklist:   blocked,
-		BodyTimeout: m.Config.ReadTimeout,
+		Writes:         limit.NewWrites(m.Config.RateLimit),
+		Streams:        limit.NewStreams(m.Config.MaxStreams, m.Config.MaxStreamsPerClient),
+		Proxies:        m.Config.TrustProxy,
+		PrivateMetrics: m.Config.MetricsAddr != "",
+		Blocklist:      blocked,
+		BodyTimeout:    m.Config.ReadTimeout,
 	})
 	// The profiler's port first: a bad --pprof-addr fails before the
 	// public listener ever answers.
@@ -103,8 +106,15 @@ func (m *Main) Open(ctx context.Context) error {
 		m.store.Close()
 		return err
 	}
+	if m.stopMetrics, err = m.serveMetrics(metrics); err != nil {
+		m.stopPprof()
+		m.hub.Close()
+		m.store.Close()
+		return err
+	}
 	m.ln, err = net.Listen("tcp", m.Config.Addr)
 	if err != nil {
+		m.stopMetrics()
 		m.stopPprof()
 		m.hub.Close()
 		m.store.Close()
@@ -173,6 +183,7 @@ func (m *Main) close() error {
 	m.stopPruning()
 	m.stopBoards()
 	m.stopPprof()
+	m.stopMetrics()
 	return errors.Join(shutdownErr, m.store.Close())
 }
 
@@ -231,6 +242,34 @@ func (m *Main) servePprof() (stop func(), err error) {
 	go func() { defer close(done); srv.Serve(ln) }()
 	m.Logger.Info("profiler serving", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
 	return func() { srv.Close(); <-done }, nil
+}
+
+// serveMetrics serves /metrics on Config.MetricsAddr, a listener of its
+// own that a firewall can keep private, when one is set.
+func (m *Main) serveMetrics(metrics *httpapi.Metrics) (stop func(), err error) {
+	if m.Config.MetricsAddr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", m.Config.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	m.metricsLn = ln
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(ln) }()
+	m.Logger.Info("metrics serving", "url", "http://"+ln.Addr().String()+"/metrics")
+	return func() { srv.Close(); <-done }, nil
+}
+
+// metricsAddr is where --metrics-addr listens ("" when it is not set).
+func (m *Main) metricsAddr() string {
+	if m.metricsLn == nil {
+		return ""
+	}
+	return m.metricsLn.Addr().String()
 }
 
 // Reload re-reads what may change while serving: the blocklist file. On an

@@ -40,6 +40,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
+	// LogFormat is text (logfmt-like lines for a person) or json (one
+	// object per line for a log collector).
+	LogFormat string
 	// History is how many change-log rows are kept; clients whose cursor
 	// is older start over from a snapshot (a reset).
 	History int64
@@ -72,6 +75,9 @@ type Config struct {
 	// PprofAddr, when set, serves Go's profiler on this loopback address
 	// (never on the public listener).
 	PprofAddr string
+	// MetricsAddr, when set, serves /metrics on this address instead of
+	// the public listener (which then answers /metrics as an unknown page).
+	MetricsAddr string
 }
 
 // Default returns the configuration `go tool task run` uses.
@@ -81,6 +87,7 @@ func Default() Config {
 		DB:              "kairan.db",
 		ShutdownTimeout: 10 * time.Second,
 		LogLevel:        "info",
+		LogFormat:       "text",
 		History:         10000,
 		HistoryAge:      7 * 24 * time.Hour,
 
@@ -111,6 +118,7 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	str(&origins, "allow-origin", "KAIRAN_ALLOW_ORIGIN", "comma-separated origins that may write cross-origin")
 	str(&c.PublicURL, "public-url", "KAIRAN_PUBLIC_URL", "where people reach kairan, e.g. https://board.example.org (for link previews)")
 	str(&c.LogLevel, "log-level", "KAIRAN_LOG_LEVEL", "debug, info, warn or error")
+	str(&c.LogFormat, "log-format", "KAIRAN_LOG_FORMAT", "text or json (one JSON object per line)")
 	shutdown := c.ShutdownTimeout.String()
 	str(&shutdown, "shutdown-timeout", "KAIRAN_SHUTDOWN_TIMEOUT", "time in-flight requests get to finish on shutdown")
 	history := strconv.FormatInt(c.History, 10)
@@ -139,6 +147,7 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	var proxies string
 	str(&proxies, "trust-proxy", "KAIRAN_TRUST_PROXY", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed")
 	str(&c.PprofAddr, "pprof-addr", "KAIRAN_PPROF_ADDR", "serve /debug/pprof/ on this loopback address, e.g. 127.0.0.1:6060 (off when empty)")
+	str(&c.MetricsAddr, "metrics-addr", "KAIRAN_METRICS_ADDR", "serve /metrics on this host:port instead of the public address, e.g. 127.0.0.1:9090")
 	readTimeout := c.ReadTimeout.String()
 	str(&readTimeout, "read-timeout", "KAIRAN_READ_TIMEOUT", "time a client gets to send a request's headers, and again its body")
 	if err := fs.Parse(args); err != nil {
@@ -209,6 +218,11 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("--log-level %q is not one of debug, info, warn, error", c.LogLevel)
 	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("--log-format %q is not one of text, json", c.LogFormat)
+	}
 	if _, err := c.ModeratorToken(); err != nil {
 		return err
 	}
@@ -217,6 +231,15 @@ func (c Config) Validate() error {
 		ip := net.ParseIP(host)
 		if err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
 			return fmt.Errorf("--pprof-addr %q must be a loopback host:port such as 127.0.0.1:6060: profiles expose the server's memory", c.PprofAddr)
+		}
+	}
+	if c.MetricsAddr != "" {
+		_, port, err := net.SplitHostPort(c.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr %q is not host:port, for example 127.0.0.1:9090", c.MetricsAddr)
+		}
+		if port != "0" && (c.MetricsAddr == c.Addr || c.MetricsAddr == c.PprofAddr) {
+			return fmt.Errorf("--metrics-addr %q is already taken by --addr or --pprof-addr; give metrics a port of their own", c.MetricsAddr)
 		}
 	}
 	if c.BlocklistFile != "" {

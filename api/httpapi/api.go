@@ -41,8 +41,12 @@ type Config struct {
 	ModeratorToken string
 	// AllowedOrigins may write cross-origin besides the server's own.
 	AllowedOrigins []string
-	// App serves everything outside /api/ and /healthz: the PWA.
+	// App serves everything outside /api/ and /healthz: the PWA. It gets
+	// GET and HEAD only; other methods are answered 405 before it.
 	App http.Handler
+	// PrivateMetrics leaves /metrics off this handler: the operator serves
+	// Metrics.Handler on a listener of its own (--metrics-addr).
+	PrivateMetrics bool
 
 	// Writes limits each client's write rate (nil: no limit).
 	Writes *limit.Writes
@@ -104,11 +108,11 @@ func New(c Config) *Handler {
 	for _, o := range c.AllowedOrigins {
 		a.allowedOrigins[o] = true
 	}
-	return &Handler{Handler: a.routes(c.App), api: a}
+	return &Handler{Handler: a.routes(c.App, !c.PrivateMetrics), api: a}
 }
 
 // routes is the one route table.
-func (a *api) routes(app http.Handler) http.Handler {
+func (a *api) routes(app http.Handler, publicMetrics bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/boards/{board}", a.getBoard)
 	mux.HandleFunc("POST /api/boards/{board}/topics", a.createTopic)
@@ -118,12 +122,30 @@ func (a *api) routes(app http.Handler) http.Handler {
 	mux.HandleFunc("GET /api/boards/{board}/changes", a.capStreams(a.changes))
 	mux.HandleFunc("GET /api/moderator", a.checkModerator)
 	mux.HandleFunc("GET /healthz", a.health)
-	mux.Handle("GET /metrics", a.metrics.handler())
-	mux.HandleFunc("/api/", a.unknownRoute)
-	if app != nil {
-		mux.Handle("/", app)
+	if publicMetrics {
+		mux.Handle("GET /metrics", a.metrics.Handler())
 	}
-	return a.logRequests(a.recoverPanics(securityHeaders(a.sameOriginWrites(a.limitWrites(mux)))))
+	mux.HandleFunc("/api/", a.unknownRoute)
+	mux.Handle("/", a.pages(app))
+	return a.metrics.instrument(a.logRequests(a.recoverPanics(securityHeaders(a.sameOriginWrites(a.limitWrites(mux))))))
+}
+
+// pages hands what is not an API call to app when it is read (GET or
+// HEAD): pages are only read, whatever method token a client makes up.
+// (A "GET /" pattern would conflict with "/api/" in the mux.)
+func (a *api) pages(app http.Handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method != http.MethodGet && r.Method != http.MethodHead:
+			w.Header().Set("Allow", "GET, HEAD")
+			a.writeError(w, r, shared.Errorf(shared.CodeMethodNotAllowed,
+				"Pages are only read (GET or HEAD); the API is under /api/, see the README."))
+		case app == nil:
+			a.writeError(w, r, shared.Errorf(shared.CodeNotFound, "There is no page at "+clip(r.URL.Path)+"."))
+		default:
+			app.ServeHTTP(w, r)
+		}
+	}
 }
 
 func (a *api) unknownRoute(w http.ResponseWriter, r *http.Request) {

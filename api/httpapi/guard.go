@@ -45,14 +45,16 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// limitWrites spends one token of the client's bucket per API write,
-// before the body is read, so a flood costs the server next to nothing.
+// limitWrites spends one token of the client's bucket per write (any
+// method but GET, HEAD and OPTIONS, on any path: a made-up method on a page
+// is refused, but a flood of them is still limited), before the body is
+// read, so a flood costs the server next to nothing.
 func (a *api) limitWrites(next http.Handler) http.Handler {
 	if a.writes == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isRead(r) || !strings.HasPrefix(r.URL.Path, "/api/") || a.isModerator(bearer(r)) {
+		if isRead(r) || a.isModerator(bearer(r)) {
 			// The moderator cleaning up a spam wave is not limited.
 			next.ServeHTTP(w, r)
 			return

@@ -87,7 +87,7 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 // (detached streams need it).
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// logRequests counts every request in the metrics and writes one access-log line per request at debug level (a
+// logRequests writes one access-log line per request at debug level (a
 // board's traffic is mostly the same few requests) and failures at warn.
 // Headers are never logged: they carry owner and moderator tokens.
 func (a *api) logRequests(next http.Handler) http.Handler {
@@ -101,7 +101,6 @@ func (a *api) logRequests(next http.Handler) http.Handler {
 			// stream has sent its own 200 on the connection it took over.
 			rec.status = http.StatusOK
 		}
-		a.metrics.observe(r, rec.status, took)
 		level := slogLevel(rec.status)
 		if !a.log.Enabled(r.Context(), level) {
 			return

@@ -1138,16 +1138,16 @@ func TestMetrics(t *testing.T) {
 
 	// Requests by route pattern, method and status.
 	e.waitMetric(t, "kairan_http_requests_total", equals(2),
-		"route", "POST /api/boards/{board}/topics", "method", "POST", "status", "201")
+		"route", "POST /api/boards/{board}/topics", "method", "post", "code", "201")
 	e.do(t, "POST", "/api/boards/lobby/topics", `{"comment":""}`, jsonHdr())
 	e.waitMetric(t, "kairan_http_requests_total", equals(1),
-		"route", "POST /api/boards/{board}/topics", "method", "POST", "status", "400")
+		"route", "POST /api/boards/{board}/topics", "method", "post", "code", "400")
 	e.waitMetric(t, "kairan_http_requests_total", equals(1),
-		"route", "GET /api/boards/{board}/events", "method", "GET", "status", "200")
+		"route", "GET /api/boards/{board}/events", "method", "get", "code", "200")
 	e.waitMetric(t, "kairan_http_request_duration_seconds_count", equals(3),
-		"route", "POST /api/boards/{board}/topics", "method", "POST")
+		"route", "POST /api/boards/{board}/topics", "method", "post")
 	e.waitMetric(t, "kairan_http_request_duration_seconds_count", atLeast(1),
-		"route", "GET /api/boards/{board}/changes", "method", "GET")
+		"route", "GET /api/boards/{board}/changes", "method", "get")
 	r = e.do(t, "GET", "/metrics", "", nil)
 	if !strings.Contains(string(r.body), "kairan_http_request_duration_seconds_bucket{") {
 		t.Fatal("no duration histogram buckets")
@@ -1155,7 +1155,7 @@ func TestMetrics(t *testing.T) {
 	// Paths never become labels: another board is the same series.
 	e.post(t, "night-shift", "Cy", "elsewhere")
 	e.waitMetric(t, "kairan_http_requests_total", equals(3),
-		"route", "POST /api/boards/{board}/topics", "method", "POST", "status", "201")
+		"route", "POST /api/boards/{board}/topics", "method", "post", "code", "201")
 	if strings.Contains(string(e.do(t, "GET", "/metrics", "", nil).body), "night-shift") {
 		t.Fatal("a board name leaked into the metric labels")
 	}
