@@ -122,7 +122,7 @@ func runCrash(t *testing.T, bin, db string, open store.Options) {
 				p := &crashPost{writer: w, board: crashBoards[w%2], author: fmt.Sprint("w", w),
 					comment: fmt.Sprintf("c%d-%d", w, n)}
 				if w%3 == 0 {
-					p.key = fmt.Sprintf("k%d-%d", w, n)
+					p.key = fmt.Sprintf("crash-key-0123456789abcdef-%d-%d", w, n)
 				}
 				status := crashSend(ctx, hc, a.url, p)
 				mu.Lock()

@@ -187,8 +187,9 @@ func (m *Main) close() error {
 	return errors.Join(shutdownErr, m.store.Close())
 }
 
-// pruneHistory trims the change log now and every minute, until the
-// returned stop function is called (it waits for the goroutine to end).
+// pruneHistory trims the change log and forgets expired idempotency keys
+// now and every minute, until the returned stop function is called (it
+// waits for the goroutine to end).
 func (m *Main) pruneHistory() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -201,6 +202,11 @@ func (m *Main) pruneHistory() (stop func()) {
 				m.Logger.Warn("prune change log", "err", err)
 			} else if err == nil {
 				m.Logger.Debug("change log pruned", "through", through)
+			}
+			if n, err := m.store.PruneIdempotency(ctx, m.Config.IdempotencyTTL); err != nil && ctx.Err() == nil {
+				m.Logger.Warn("prune idempotency keys", "err", err)
+			} else if n > 0 {
+				m.Logger.Debug("idempotency keys expired", "count", n)
 			}
 			select {
 			case <-ctx.Done():

@@ -8,6 +8,7 @@ const (
 	DefaultSnapshotLen = 100
 	MaxSnapshotLen     = 500
 	MaxIdempotencyKey  = 64
+	MinIdempotencyKey  = 22 // 128 bits in base64url
 	// AnonymousAuthor is stored when a post names no author.
 	AnonymousAuthor = "anonymous"
 )

@@ -104,15 +104,20 @@ func ValidateBoard(slug string) error {
 	return nil
 }
 
-// ValidateIdempotencyKey checks an Idempotency-Key header: 1–64 of [A-Za-z0-9_-].
+// ValidateIdempotencyKey checks an Idempotency-Key header: 22–64 of
+// [A-Za-z0-9_-]. A key is as good as a password for the post it names (a
+// retry with it gets the post's owner token back), so it must be long
+// enough to hold 128 random bits: 22 characters of base64url do.
 func ValidateIdempotencyKey(key string) error {
-	ok := len(key) >= 1 && len(key) <= MaxIdempotencyKey
+	ok := len(key) >= MinIdempotencyKey && len(key) <= MaxIdempotencyKey
 	for i := 0; ok && i < len(key); i++ {
 		c := key[i]
 		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 	}
 	if !ok {
-		return Errorf(CodeInvalidIdempotencyKey, "The Idempotency-Key header must be 1 to 64 characters of letters, digits, '_' and '-'.")
+		return Errorf(CodeInvalidIdempotencyKey, fmt.Sprintf(
+			"The Idempotency-Key header must be %d to %d characters of letters, digits, '_' and '-', chosen at random (128 bits or more) for each post.",
+			MinIdempotencyKey, MaxIdempotencyKey))
 	}
 	return nil
 }

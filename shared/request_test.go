@@ -43,7 +43,7 @@ func checkError(t *testing.T, err error, code Code) *Error {
 
 var (
 	boardPattern          = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
-	idempotencyKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	idempotencyKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{22,64}$`)
 )
 
 func TestValidateBoard(t *testing.T) {
@@ -107,12 +107,16 @@ func TestValidateIdempotencyKey(t *testing.T) {
 		in   string
 		ok   bool
 	}{
-		{"single char", "a", true},
-		{"single dash", "-", true},
-		{"single underscore", "_", true},
+		{"22 chars (128 bits of base64url)", strings.Repeat("a", 22), true},
+		{"crypto/rand.Text (26 chars)", "JBSWY3DPEHPK3PXPJBSWY3DPEH", true},
+		{"dashes and underscores", "-_-_-_-_-_-_-_-_-_-_-_", true},
 		{"uuid", "3f2504e0-4f89-11d3-9a0c-0305e82c3301", true},
-		{"mixed case", "AbC_dEf-123", true},
+		{"mixed case", "AbC_dEf-123-AbC_dEf-123", true},
 		{"64 chars", strings.Repeat("K", 64), true},
+
+		{"single char", "a", false},
+		{"short word", "AbC_dEf-123", false},
+		{"21 chars", strings.Repeat("a", 21), false},
 
 		{"empty", "", false},
 		{"65 chars", strings.Repeat("K", 65), false},

@@ -49,6 +49,9 @@ type Config struct {
 	// HistoryAge also prunes changes older than this (0 keeps them by
 	// count only).
 	HistoryAge time.Duration
+	// IdempotencyTTL is how long an Idempotency-Key is remembered: a
+	// retry within it replays the first answer, a later one posts again.
+	IdempotencyTTL time.Duration
 
 	// ModeratorTokenEnv is the moderator token given in the environment
 	// (KAIRAN_MODERATOR_TOKEN) rather than a file. There is no flag: a
@@ -90,6 +93,7 @@ func Default() Config {
 		LogFormat:       "text",
 		History:         10000,
 		HistoryAge:      7 * 24 * time.Hour,
+		IdempotencyTTL:  store.DefaultIdempotencyTTL,
 
 		RateLimit:           60,
 		MaxStreams:          20000,
@@ -125,6 +129,8 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	str(&history, "history", "KAIRAN_HISTORY", "change-log rows kept for clients to resume from")
 	historyAge := c.HistoryAge.String()
 	str(&historyAge, "history-age", "KAIRAN_HISTORY_AGE", "also prune changes older than this (0 = by count only)")
+	idemTTL := c.IdempotencyTTL.String()
+	str(&idemTTL, "idempotency-ttl", "KAIRAN_IDEMPOTENCY_TTL", "how long an Idempotency-Key is remembered (at least 1h)")
 	c.ModeratorTokenEnv = getenv("KAIRAN_MODERATOR_TOKEN")
 	var ints []func() error
 	num := func(p *int, name, env, help string) {
@@ -172,6 +178,9 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	c.History = n
 	if c.HistoryAge, err = time.ParseDuration(historyAge); err != nil || c.HistoryAge < 0 {
 		return Config{}, fmt.Errorf("--history-age %q is not a duration such as 168h (or 0)", historyAge)
+	}
+	if c.IdempotencyTTL, err = time.ParseDuration(idemTTL); err != nil || c.IdempotencyTTL < time.Hour {
+		return Config{}, fmt.Errorf("--idempotency-ttl %q is not a duration of at least 1h such as 168h: a phone's outbox may wait that long to send", idemTTL)
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected argument %q; every setting is a --flag", fs.Arg(0))

@@ -506,3 +506,28 @@ func TestPprofAddrLoopbackOnly(t *testing.T) {
 		}
 	}
 }
+
+// The settings of issue 13: each takes its flag and its variable, and a
+// bad value is refused with the flag's name.
+func TestOperatorSettings(t *testing.T) {
+	c, err := Load([]string{"--idempotency-ttl", "72h", "--metrics-addr", "127.0.0.1:9090", "--log-format", "json"}, env(nil), io.Discard)
+	if err != nil || c.IdempotencyTTL != 72*time.Hour || c.MetricsAddr != "127.0.0.1:9090" || c.LogFormat != "json" {
+		t.Fatalf("flags: %+v, %v", c, err)
+	}
+	c, err = Load(nil, env(map[string]string{"KAIRAN_IDEMPOTENCY_TTL": "240h", "KAIRAN_METRICS_ADDR": "10.0.0.5:9090", "KAIRAN_LOG_FORMAT": "text"}), io.Discard)
+	if err != nil || c.IdempotencyTTL != 240*time.Hour || c.MetricsAddr != "10.0.0.5:9090" || c.LogFormat != "text" {
+		t.Fatalf("environment: %+v, %v", c, err)
+	}
+	if d := Default(); d.IdempotencyTTL != 7*24*time.Hour || d.MetricsAddr != "" || d.LogFormat != "text" {
+		t.Fatalf("defaults: %+v", d)
+	}
+	for _, bad := range [][]string{
+		{"--idempotency-ttl", "30m"}, {"--idempotency-ttl", "week"}, {"--idempotency-ttl", "-1h"},
+		{"--metrics-addr", "9090"}, {"--metrics-addr", "127.0.0.1:8080"},
+		{"--log-format", "xml"}, {"--log-format", ""},
+	} {
+		if _, err := Load(bad, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("%v: err = %v, want one naming %s", bad, err, bad[0])
+		}
+	}
+}

@@ -115,7 +115,9 @@ func wantCode(t *testing.T, r response, codes ...shared.Code) shared.Code {
 // server's code.
 
 var (
-	idempotencyKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	// fuzzKey is a valid key the seeds use more than once.
+	fuzzKey               = "fuzz-key-0123456789abcdef"
+	idempotencyKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{22,64}$`)
 	integerPattern        = regexp.MustCompile(`^[+-]?[0-9]+$`)
 	refCursorPattern      = regexp.MustCompile(`^([A-Za-z0-9]{1,64})\.([0-9]{1,19})$`)
 )
@@ -352,13 +354,13 @@ func FuzzCreateTopicBody(f *testing.F) {
 		key  string
 		mode uint8
 	}{
-		{"key-1", 1}, {"key-1", 1}, {"key-1", 2}, {"", 1}, {strings.Repeat("k", 64), 1},
+		{fuzzKey, 1}, {fuzzKey, 1}, {fuzzKey, 2}, {"key-1", 1}, {"", 1}, {strings.Repeat("k", 64), 1},
 		{strings.Repeat("k", 65), 1}, {"ключ", 1}, {"a b", 1}, {"a\x00b", 1}, {"a\r\nX-Injected: 1", 1},
-		{"under_score-dash", 1}, {"%41", 1},
+		{"under_score-dash-of-22+", 1}, {"%41", 1},
 	} {
 		f.Add(valid, "application/json", k.key, k.mode, false)
 	}
-	f.Add([]byte(`{"author":"Ada","comment":"other text"}`), "application/json", "key-1", uint8(1), false) // mismatch
+	f.Add([]byte(`{"author":"Ada","comment":"other text"}`), "application/json", fuzzKey, uint8(1), false) // mismatch
 	f.Add(bodyOfSize(16<<10+1), "application/json", "", uint8(0), true)
 	f.Add(bodyOfSize(16<<10), "application/json", "", uint8(0), true)
 

@@ -180,7 +180,7 @@ func TestBlocklist(t *testing.T) {
 		{Comment: "Buy\n  NOW!"},
 		{Author: "Spam King", Comment: "an innocent comment"},
 	} {
-		r := e.do(t, "POST", "/api/boards/lobby/topics", js(t, in), jsonHdr("Idempotency-Key", "k-"+strconv.Itoa(len(in.Comment))))
+		r := e.do(t, "POST", "/api/boards/lobby/topics", js(t, in), jsonHdr("Idempotency-Key", "guard-key-0123456789abcdef-"+strconv.Itoa(len(in.Comment))))
 		wantError(t, r, http.StatusUnprocessableEntity, shared.CodeBlocked)
 		if strings.Contains(strings.ToLower(string(r.body)), "spam") {
 			t.Errorf("the error repeats the blocked word: %s", r.body)

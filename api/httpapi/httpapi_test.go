@@ -913,7 +913,7 @@ func TestIdempotentReplay(t *testing.T) {
 
 func TestIdempotencyKeyScopedToBoard(t *testing.T) {
 	e := newEnv(t)
-	const key = "shared-key"
+	const key = "shared-key-0123456789abcdef"
 	a := e.post(t, "alpha", "Ada", "same words", "Idempotency-Key", key)
 	b := e.post(t, "beta", "Ada", "same words", "Idempotency-Key", key) // 201, not a replay
 	if a.topic.ID == b.topic.ID || a.token == b.token {
@@ -953,8 +953,10 @@ func TestIdempotencyKeyFormat(t *testing.T) {
 		"dot":            jsonHdr("Idempotency-Key", "a.b"),
 		"plus":           jsonHdr("Idempotency-Key", "a+b"),
 		"equals":         jsonHdr("Idempotency-Key", "abc="),
-		"two keys":       jsonHdr("Idempotency-Key", "one", "Idempotency-Key", "two"),
-		"same key twice": jsonHdr("Idempotency-Key", "one", "Idempotency-Key", "one"),
+		"two keys":       jsonHdr("Idempotency-Key", strings.Repeat("1", 22), "Idempotency-Key", strings.Repeat("2", 22)),
+		"same key twice": jsonHdr("Idempotency-Key", strings.Repeat("1", 22), "Idempotency-Key", strings.Repeat("1", 22)),
+		"21 characters":  jsonHdr("Idempotency-Key", strings.Repeat("k", 21)),
+		"one character":  jsonHdr("Idempotency-Key", "a"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := e.do(t, "POST", "/api/boards/lobby/topics", body, h)
@@ -963,7 +965,8 @@ func TestIdempotencyKeyFormat(t *testing.T) {
 		})
 	}
 	// The edges of the allowed form.
-	for _, key := range []string{"a", "Z", "0", "_", "-", strings.Repeat("k", 64), "AZaz09_-"} {
+	for _, key := range []string{strings.Repeat("a", 22), strings.Repeat("Z", 23), strings.Repeat("0", 30), strings.Repeat("_", 40),
+		strings.Repeat("-", 50), strings.Repeat("k", 64), "AZaz09_-AZaz09_-AZaz09_-"} {
 		e.post(t, "lobby", "", "keyed "+key, "Idempotency-Key", key)
 	}
 }
@@ -980,7 +983,7 @@ func TestIdempotencyConcurrent(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			results[i], errs[i] = e.send("POST", "/api/boards/race/topics", strings.NewReader(body),
-				jsonHdr("Idempotency-Key", "race-key"))
+				jsonHdr("Idempotency-Key", "race-key-0123456789abcdef"))
 		})
 	}
 	close(start)
@@ -1323,15 +1326,15 @@ func TestClient(t *testing.T) {
 	if post.Topic.Author != "Ada" || post.Topic.Comment != "hello" || post.Topic.Board != "club" || post.OwnerToken == "" {
 		t.Fatalf("post %+v", post)
 	}
-	keyed, err := c.Post(ctx, "club", shared.CreateTopic{Comment: "keyed"}, "client-key-1")
+	keyed, err := c.Post(ctx, "club", shared.CreateTopic{Comment: "keyed"}, "client-key-0123456789abcdef")
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := c.Post(ctx, "club", shared.CreateTopic{Comment: "keyed"}, "client-key-1")
+	again, err := c.Post(ctx, "club", shared.CreateTopic{Comment: "keyed"}, "client-key-0123456789abcdef")
 	if err != nil || again != keyed {
 		t.Fatalf("replay %+v, %v; want %+v", again, err, keyed)
 	}
-	_, err = c.Post(ctx, "club", shared.CreateTopic{Comment: "different"}, "client-key-1")
+	_, err = c.Post(ctx, "club", shared.CreateTopic{Comment: "different"}, "client-key-0123456789abcdef")
 	wantClientError(t, err, shared.CodeIdempotencyMismatch)
 	_, err = c.Post(ctx, "club", shared.CreateTopic{Comment: "x"}, "bad key")
 	wantClientError(t, err, shared.CodeInvalidIdempotencyKey)

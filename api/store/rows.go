@@ -50,12 +50,12 @@ type changeRow struct {
 	CreatedAt     time.Time `bun:"created_at,notnull"`
 }
 
+// idempotencyRow keeps hashes only (idempotency.go).
 type idempotencyRow struct {
 	bun.BaseModel `bun:"table:idempotency_keys"`
 	Board         string    `bun:"board,pk"`
-	Key           string    `bun:"key,pk"`
+	KeyHash       string    `bun:"key_hash,pk"`
+	PostHash      string    `bun:"post_hash,notnull"`
 	TopicID       int64     `bun:"topic_id,notnull"`
-	Author        string    `bun:"author,notnull"`
-	Comment       string    `bun:"comment,notnull"`
 	CreatedAt     time.Time `bun:"created_at,notnull"`
 }

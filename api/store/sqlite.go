@@ -36,6 +36,13 @@ func openSQLite(path string) (writer, reader *bun.DB, err error) {
 			return nil, nil, fmt.Errorf("store: the directory %s for the database file does not exist; create it first", dir)
 		}
 	}
+	// The file holds the secret owner tokens derive from and every topic,
+	// so it is created readable by its owner only; SQLite gives the WAL
+	// and shared-memory files the database file's mode. (An existing file
+	// keeps its mode: Open warns when others may read it.)
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	}
 	// BEGIN IMMEDIATE: a transaction that reads before it writes must take
 	// the write lock at once, or it may fail with SQLITE_BUSY on upgrade.
 	w, err := sql.Open(sqliteshim.ShimName, sqliteDSN(path, "_txlock=immediate"))
@@ -59,6 +66,16 @@ func openSQLite(path string) (writer, reader *bun.DB, err error) {
 	r.SetMaxIdleConns(sqliteReaders)
 	r.SetConnMaxLifetime(0)
 	return bun.NewDB(w, sqlitedialect.New()), bun.NewDB(r, sqlitedialect.New()), nil
+}
+
+// openToOthers reports whether users other than the owner may read or
+// write the database file.
+func openToOthers(path string) (os.FileMode, bool) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, false
+	}
+	return fi.Mode().Perm(), fi.Mode().Perm()&0o077 != 0
 }
 
 func sqliteDSN(path, extra string) string {

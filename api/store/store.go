@@ -71,6 +71,10 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	switch opt.Dialect {
 	case SQLite:
 		writer, reader, err = openSQLite(opt.Target)
+		if mode, loose := openToOthers(opt.Target); loose {
+			opt.Logger.Warn("the database file may be read by other users of this machine, and it holds the secret owner tokens derive from; run chmod 600 on it and its -wal and -shm files",
+				"file", opt.Target, "mode", mode.String())
+		}
 	case Postgres:
 		writer, err = openPostgres(opt.Target)
 		reader = writer
@@ -136,6 +140,7 @@ func (s *Store) migrate(ctx context.Context, dialect Dialect) error {
 	if dialect == Postgres {
 		timestamp = "TIMESTAMPTZ"
 	}
+	ms.Add(hashIdempotencyKeys(timestamp))
 	m := migrate.NewMigrator(s.writer, ms,
 		migrate.WithMarkAppliedOnSuccess(true),
 		migrate.WithTemplateData(map[string]string{"Dialect": string(dialect), "Timestamp": timestamp}))

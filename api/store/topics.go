@@ -70,8 +70,8 @@ func (s *Store) createTopic(ctx context.Context, in NewTopic) (Created, error) {
 			return fmt.Errorf("store: insert topic: %w", err)
 		}
 		if in.IdempotencyKey != "" {
-			key := &idempotencyRow{Board: in.Board, Key: in.IdempotencyKey, TopicID: row.ID,
-				Author: in.Author, Comment: in.Comment, CreatedAt: now}
+			key := &idempotencyRow{Board: in.Board, KeyHash: keyHash(in.IdempotencyKey),
+				PostHash: postHash(in.IdempotencyKey, in.Author, in.Comment), TopicID: row.ID, CreatedAt: now}
 			if _, err := tx.NewInsert().Model(key).Exec(ctx); err != nil {
 				return fmt.Errorf("store: insert idempotency key: %w", err)
 			}
@@ -132,26 +132,27 @@ func (s *Store) trimBoard(ctx context.Context, tx bun.Tx, board string) ([]int64
 
 // replay answers a post whose idempotency key was seen before: the first
 // answer again when the post is the same, idempotency_mismatch when not.
-// The topic is rebuilt from the key's row, so the answer is the first one
-// even after the topic was edited or deleted.
+// The topic is rebuilt from the key's row and the post (whose author and
+// comment match the row's hash), so the answer is the first one even after
+// the topic was edited or deleted.
 func (s *Store) replay(ctx context.Context, tx bun.Tx, in NewTopic) (Created, bool, error) {
 	var key idempotencyRow
 	err := tx.NewSelect().Model(&key).
-		Where("board = ? AND key = ?", in.Board, in.IdempotencyKey).Scan(ctx)
+		Where("board = ? AND key_hash = ?", in.Board, keyHash(in.IdempotencyKey)).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Created{}, false, nil
 	}
 	if err != nil {
 		return Created{}, false, fmt.Errorf("store: read idempotency key: %w", err)
 	}
-	if key.Author != in.Author || key.Comment != in.Comment {
+	if key.PostHash != postHash(in.IdempotencyKey, in.Author, in.Comment) {
 		return Created{}, true, shared.Errorf(shared.CodeIdempotencyMismatch,
 			"This Idempotency-Key was already used for a different post on this board; use a new key for a new post.")
 	}
 	created := key.CreatedAt.UTC()
 	return Created{Replayed: true, CreatedTopic: shared.CreatedTopic{
-		Topic: shared.Topic{ID: key.TopicID, Board: key.Board, Author: key.Author,
-			Comment: key.Comment, CreatedAt: created, UpdatedAt: created},
+		Topic: shared.Topic{ID: key.TopicID, Board: key.Board, Author: in.Author,
+			Comment: in.Comment, CreatedAt: created, UpdatedAt: created},
 		OwnerToken: s.idempotentOwnerToken(in.Board, in.IdempotencyKey),
 	}}, true, nil
 }
