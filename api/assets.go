@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"io/fs"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -18,7 +19,7 @@ type assets struct {
 }
 
 func newAssets(web fs.FS) *assets {
-	a := &assets{files: http.StripPrefix("/web", http.FileServerFS(web)), wasm: map[string][]byte{}}
+	a := &assets{files: http.StripPrefix("/web", http.FileServerFS(filesOnly{web})), wasm: map[string][]byte{}}
 	for enc, name := range map[string]string{"": "app.wasm", "br": "app.wasm.br", "gzip": "app.wasm.gz"} {
 		if b, err := fs.ReadFile(web, name); err == nil && len(b) > 0 {
 			a.wasm[enc] = b
@@ -26,6 +27,26 @@ func newAssets(web fs.FS) *assets {
 	}
 	a.rawLen = len(a.wasm[""])
 	return a
+}
+
+// filesOnly is the web directory as the public sees it: its files, no
+// directory listings and no Go source (the package that embeds it lives
+// there too).
+type filesOnly struct{ fs.FS }
+
+func (f filesOnly) Open(name string) (fs.File, error) {
+	if path.Ext(name) == ".go" {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := file.Stat(); err != nil || fi.IsDir() {
+		file.Close()
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return file, nil
 }
 
 // Resolve implements app.ResourceResolver: assets live at their own paths.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -72,5 +73,67 @@ func TestJSONLogs(t *testing.T) {
 	if _, err := config.Load([]string{"--log-format", "xml"}, func(string) string { return "" }, io.Discard); err == nil ||
 		!strings.Contains(err.Error(), "--log-format") {
 		t.Fatalf("--log-format xml: %v", err)
+	}
+}
+
+// /web/ serves the files a page needs and nothing else: no directory
+// listings, no Go source of the package that embeds the directory.
+func TestWebServesFilesOnly(t *testing.T) {
+	m := startServer(t)
+	for _, path := range []string{"/web/", "/web/icons/", "/web/icons", "/web/embed.go", "/web/../web/embed.go", "/web/EMBED.GO"} {
+		status, body := get(t, m.URL()+path)
+		if status == 200 || strings.Contains(body, "package web") || strings.Contains(body, `<a href="`) && strings.Contains(body, "icons/") {
+			t.Errorf("GET %s = %d:\n%.300s", path, status, body)
+		}
+	}
+	if status, body := get(t, m.URL()+"/web/icons/icon.svg"); status != 200 || !strings.Contains(body, "<svg") {
+		t.Errorf("GET /web/icons/icon.svg = %d", status)
+	}
+}
+
+// A snapshot goes gzip-compressed to a client that accepts it, and as is
+// to one that does not; both decode to the same JSON.
+func TestSnapshotsAreCompressed(t *testing.T) {
+	m := startServer(t, unlimited)
+	for i := range 40 {
+		req, _ := http.NewRequest("POST", m.URL()+"/api/boards/lobby/topics", strings.NewReader(`{"author":"Aiko","comment":"topic number `+strings.Repeat("x", i)+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 201 {
+			t.Fatalf("post %d: %v %v", i, resp, err)
+		}
+		resp.Body.Close()
+	}
+	fetch := func(accept string) (*http.Response, []byte) {
+		req, _ := http.NewRequest("GET", m.URL()+"/api/boards/lobby", nil)
+		req.Header.Set("Accept-Encoding", accept) // set by hand, so Go's client does not decompress
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	plainResp, plain := fetch("identity")
+	zipResp, zipped := fetch("br, gzip;q=0.8")
+	if plainResp.Header.Get("Content-Encoding") != "" || zipResp.Header.Get("Content-Encoding") != "gzip" ||
+		!strings.Contains(zipResp.Header.Get("Vary"), "Accept-Encoding") {
+		t.Fatalf("encodings %q / %q, Vary %q", plainResp.Header.Get("Content-Encoding"), zipResp.Header.Get("Content-Encoding"), zipResp.Header.Get("Vary"))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(zipped))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, err := io.ReadAll(zr)
+	if err != nil || !bytes.Equal(unzipped, plain) {
+		t.Fatalf("gzip body does not decode to the plain one (%v)", err)
+	}
+	if len(zipped)*3 > len(plain) {
+		t.Fatalf("gzip saved little: %d of %d bytes", len(zipped), len(plain))
+	}
+	t.Logf("snapshot of 40 topics: %d bytes, %d gzipped", len(plain), len(zipped))
+	if resp, _ := fetch("gzip;q=0"); resp.Header.Get("Content-Encoding") != "" {
+		t.Fatal("gzip;q=0 got gzip")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/kairan/kairan/shared"
 )
@@ -62,13 +63,26 @@ func (a *api) writeJSON(w http.ResponseWriter, r *http.Request, status int, v an
 	a.writeRaw(w, r, status, body)
 }
 
-// writeRaw answers with body, which is already JSON.
+// writeRaw answers with body, which is already JSON; gzip-compressed when
+// it is big enough to gain and the client accepts gzip (compress.go).
 func (a *api) writeRaw(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
+	body = append(body, '\n')
+	if len(body) >= minGzip {
+		h.Add("Vary", "Accept-Encoding")
+		if acceptsGzip(r) {
+			body = gzipped(body)
+			h.Set("Content-Encoding", "gzip")
+		}
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	if _, err := w.Write(append(body, '\n')); err != nil {
+	if r.Method == http.MethodHead {
+		return
+	}
+	if _, err := w.Write(body); err != nil {
 		a.log.DebugContext(r.Context(), "write response", "path", r.URL.Path, slog.Any("err", err))
 	}
 }
