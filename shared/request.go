@@ -63,6 +63,13 @@ func NormalizeComment(s string) (string, error) {
 		return "", Errorf(CodeInvalidComment, fmt.Sprintf(
 			"The comment contains the control character %U; only new lines and tabs are allowed.", []rune(s[i:])[0]))
 	}
+	if !hasVisible(s) {
+		return "", Errorf(CodeInvalidComment, "The comment has no visible character (only spaces or invisible marks); write something first.")
+	}
+	if i := tooManyMarks(s); i >= 0 {
+		return "", Errorf(CodeInvalidComment, fmt.Sprintf(
+			"A character in the comment carries more than %d combining marks, which would draw outside the text; remove the extra marks.", MaxCombiningMarks))
+	}
 	return s, nil
 }
 
@@ -79,6 +86,16 @@ func NormalizeAuthor(s string) (string, error) {
 	}
 	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
 		return "", Errorf(CodeInvalidAuthor, "The author name contains a control character such as a new line; use a single line of text.")
+	}
+	if problem := nameCharProblem(s); problem != "" {
+		return "", Errorf(CodeInvalidAuthor, "The author name "+problem+".")
+	}
+	if s != "" && !hasVisible(s) {
+		return "", Errorf(CodeInvalidAuthor, "The author name has no visible character; write a name, or leave it empty to post as "+AnonymousAuthor+".")
+	}
+	if tooManyMarks(s) >= 0 {
+		return "", Errorf(CodeInvalidAuthor, fmt.Sprintf(
+			"A character in the author name carries more than %d combining marks, which would draw outside the name; remove the extra marks.", MaxCombiningMarks))
 	}
 	if s == "" {
 		s = AnonymousAuthor

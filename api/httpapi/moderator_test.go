@@ -46,3 +46,31 @@ func TestModeratorCheckWithoutModeration(t *testing.T) {
 	wantError(t, e.do(t, "GET", "/api/moderator", "", hdr("Authorization", bearer("anything"))), http.StatusForbidden, shared.CodeForbidden)
 	wantError(t, e.do(t, "GET", "/api/moderator", "", hdr("Authorization", bearer(""))), http.StatusUnauthorized, shared.CodeUnauthorized)
 }
+
+// Wrong tokens on deletes and edits count against the same strict limit as
+// the check: six, then 429 with Retry-After; nothing changes, and the
+// right owner token and the moderator's still work.
+func TestWrongTokensOnWritesAreLimited(t *testing.T) {
+	e := newEnv(t)
+	c := e.post(t, "lobby", "Ada", "guarded")
+	before := e.state(t, "lobby")
+	for i := range 6 {
+		path, method, body := topicPath("lobby", c.topic.ID), "DELETE", ""
+		if i%2 == 1 {
+			method, body = "PATCH", `{"comment":"hijacked"}`
+		}
+		r := e.do(t, method, path, body, jsonHdr("Authorization", bearer("guess-"+string(rune('a'+i)))))
+		wantError(t, r, http.StatusForbidden, shared.CodeForbidden)
+	}
+	r := e.do(t, "DELETE", topicPath("lobby", c.topic.ID), "", hdr("Authorization", bearer("one-guess-too-many")))
+	wantError(t, r, http.StatusTooManyRequests, shared.CodeRateLimited)
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	// The check shares the limit.
+	wantError(t, e.do(t, "GET", "/api/moderator", "", hdr("Authorization", bearer("guess"))), http.StatusTooManyRequests, shared.CodeRateLimited)
+	e.unchanged(t, "lobby", before)
+	// The owner's token still edits; the moderator still deletes.
+	wantStatus(t, e.do(t, "PATCH", topicPath("lobby", c.topic.ID), `{"comment":"mine"}`, jsonHdr("Authorization", bearer(c.token))), http.StatusOK)
+	wantStatus(t, e.do(t, "DELETE", topicPath("lobby", c.topic.ID), "", hdr("Authorization", bearer(moderatorToken))), http.StatusNoContent)
+}

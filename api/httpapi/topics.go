@@ -121,7 +121,7 @@ func (a *api) editTopic(w http.ResponseWriter, r *http.Request) {
 	// The moderator deletes but does not edit: its token counts as no owner's.
 	topic, change, err := a.store.EditTopic(r.Context(), board, id, in.Comment, store.Actor{Token: bearer(r)})
 	if err != nil {
-		a.writeError(w, r, err)
+		a.writeError(w, r, a.wrongToken(w, r, err))
 		return
 	}
 	a.published(change)
@@ -142,7 +142,7 @@ func (a *api) deleteTopic(w http.ResponseWriter, r *http.Request) {
 	token := bearer(r)
 	change, err := a.store.DeleteTopic(r.Context(), board, id, store.Actor{Token: token, Moderator: a.isModerator(token)})
 	if err != nil {
-		a.writeError(w, r, err)
+		a.writeError(w, r, a.wrongToken(w, r, err))
 		return
 	}
 	a.published(change)

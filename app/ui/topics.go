@@ -85,7 +85,7 @@ func renderQueuedPost(c *controls, w *words, op sync.Op, live bool) app.UI {
 	state := pick(failed, "failed", "pending")
 	return app.Li().ID("op-"+op.Key).Class("topic", state).Body(
 		app.Div().Class("meta").Body(
-			app.Span().Class("author").Text(pick(op.Author == "", "anonymous", op.Author)),
+			app.Bdi().Class("author").Text(pick(op.Author == "", "anonymous", op.Author)),
 			app.Span().Class("badge", state).Text(pick(failed, w.NotPosted, pick(live, w.Sending, w.Waiting))),
 		),
 		app.P().Class("comment").Text(op.Comment),
@@ -144,7 +144,7 @@ func (it *TopicItem) Render() app.UI {
 	failed := t.Failed.Key != ""
 	return app.Li().ID(topicID(t.ID)).Class("topic", t.State).Class(pick(failed, "failed", "")).Attr("tabindex", -1).Body(
 		app.Div().Class("meta").Body(
-			app.Span().Class("author").Text(t.Author),
+			app.Bdi().Class("author").Text(t.Author),
 			// tabindex: a tap (or Tab) shows the absolute time, which a
 			// phone has no hover to reveal (app.css).
 			app.Time().Class("when").DateTime(t.CreatedAt.Format(time.RFC3339)).Attr("tabindex", 0).
@@ -174,7 +174,7 @@ func (it *TopicItem) Render() app.UI {
 		}).ElseIf(it.Moderating && !t.Owned && t.State == "", func() app.UI {
 			return app.Div().Class("actions").Body(
 				app.Button().Type("button").Class("delete-button", "mod-delete").
-					OnClick(it.onDelete(true, w.DeleteModQ(t.Author)), app.EventScope(t.ID)).
+					OnClick(it.onDelete(true, w.DeleteModQ(isolate(t.Author))), app.EventScope(t.ID)).
 					Text(w.DeleteAsModerator),
 			)
 		}),
@@ -262,3 +262,8 @@ func (it *TopicItem) onDelete(asModerator bool, question string) app.EventHandle
 		c.refocus, c.refocusAfter = next, t.ID
 	}
 }
+
+// isolate wraps a name for plain text (a confirm dialog has no <bdi>):
+// first-strong isolate … pop isolate, so a right-to-left name cannot
+// reorder the question around it.
+func isolate(name string) string { return "\u2068" + name + "\u2069" }

@@ -104,8 +104,8 @@ var japanese = &words{
 	HoursAgo: func(n int) string { return strconv.Itoa(n) + "時間前" },
 	Day:      "1月2日", DayYear: "2006年1月2日", Stamp: "2006年1月2日 15:04",
 	Errors: map[shared.Code]string{
-		shared.CodeInvalidComment:      "本文は1〜2000文字で、改行とタブ以外の制御文字は使えません。",
-		shared.CodeInvalidAuthor:       "名前は40文字までで、制御文字は使えません。",
+		shared.CodeInvalidComment:      "本文は見える文字を含む1〜2000文字で、改行とタブ以外の制御文字や、1文字に5つ以上重ねた結合記号は使えません。",
+		shared.CodeInvalidAuthor:       "名前は40文字までで、制御文字・文字の向きを変える記号・見えない文字（絵文字の中を除く）は使えません。",
 		shared.CodeInvalidBoard:        "掲示板の名前は英小文字・数字・ハイフンで、64文字までです（例: night-shift）。",
 		shared.CodeForbidden:           "この操作は許可されていません（自分のトピックだけを変更できます）。",
 		shared.CodeUnauthorized:        "この操作には鍵が必要です。",
