@@ -153,13 +153,32 @@ func (a *api) unknownRoute(w http.ResponseWriter, r *http.Request) {
 		"There is no API endpoint at "+r.Method+" "+clip(r.URL.Path)+"; see the README for the API."))
 }
 
+// health is GET /healthz: {"status":"ok"}, or 503 with the reason and the
+// contract's error body, so both load balancers and people can read it.
 func (a *api) health(w http.ResponseWriter, r *http.Request) {
-	if err := a.store.Ping(r.Context()); err != nil {
-		a.log.WarnContext(r.Context(), "health check failed", "err", err)
-		a.writeError(w, r, shared.Errorf(shared.CodeUnavailable, "The database does not answer."))
+	err := a.store.Ping(r.Context())
+	if err == nil {
+		a.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
 		return
 	}
-	a.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
+	reason := string(store.ReasonOf(err))
+	if reason == "" {
+		// Not storage trouble kairan knows: the log has the detail.
+		a.log.WarnContext(r.Context(), "health check failed", "err", err)
+		reason = "database_error"
+		err = &shared.Error{Code: shared.CodeUnavailable, RetryAfter: 5 * time.Second,
+			Message: "The database does not answer; the server's log says why."}
+	}
+	status, e := a.errorHeaders(w, r, err)
+	a.writeJSON(w, r, status, unhealthy{Status: "unavailable", Reason: reason, Error: e})
+}
+
+// unhealthy is the /healthz body when the database cannot serve: the
+// contract's error body with the status and reason beside it.
+type unhealthy struct {
+	Status string        `json:"status"`
+	Reason string        `json:"reason"`
+	Error  *shared.Error `json:"error"`
 }
 
 // isModerator compares in constant time.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/kairan/kairan/shared"
 )
@@ -38,10 +39,22 @@ var statusOf = map[shared.Code]int{
 // *shared.Error are the server's fault: they are logged and the client gets
 // a generic message, never internal detail.
 func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, e := a.errorHeaders(w, r, err)
+	a.writeJSON(w, r, status, shared.ErrorBody{Error: e})
+}
+
+// errorHeaders is writeError without the body: the public error for err,
+// its status from the table, and its headers set.
+func (a *api) errorHeaders(w http.ResponseWriter, r *http.Request, err error) (int, *shared.Error) {
 	var e *shared.Error
-	if !errors.As(err, &e) {
+	switch {
+	case !errors.As(err, &e):
 		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		e = shared.Errorf(shared.CodeInternal, "Something went wrong on the server; try again in a moment.")
+	case e.Code == shared.CodeUnavailable:
+		// Storage trouble is logged once by whoever sees it begin, not
+		// once per request.
+		a.log.DebugContext(r.Context(), "request refused", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	status, ok := statusOf[e.Code]
 	if !ok {
@@ -50,7 +63,12 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Code == shared.CodeUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kairan"`)
 	}
-	a.writeJSON(w, r, status, shared.ErrorBody{Error: e})
+	// An error that says when to retry (storage trouble) says it in the
+	// header; a handler that set its own keeps it.
+	if e.RetryAfter > 0 && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
+	return status, e
 }
 
 func (a *api) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {

@@ -162,9 +162,18 @@ func (h *Hub) run() {
 		case <-h.wake:
 		}
 		if err := h.CatchUp(); err != nil {
-			h.log.Error("hub: read changes; retrying", "err", err)
+			// Once per outage, not once per try: the database may be away
+			// for minutes, and every wake-up and tick tries again.
+			level := slog.LevelDebug
+			if !behind {
+				level = slog.LevelError
+			}
+			h.log.Log(context.Background(), level, "hub: cannot read the change log; retrying on every wake-up and heartbeat", "err", err)
 			behind = true
 			continue
+		}
+		if behind {
+			h.log.Info("hub: reading the change log again")
 		}
 		behind = false
 	}

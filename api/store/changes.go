@@ -41,8 +41,12 @@ func (s *Store) appendChange(ctx context.Context, tx bun.Tx, kind shared.ChangeK
 }
 
 // Head is the seq of the newest committed change (0 for a new database).
-func (s *Store) Head(ctx context.Context) (int64, error) {
-	return headSeq(ctx, s.reader)
+func (s *Store) Head(ctx context.Context) (head int64, err error) {
+	err = s.read(ctx, func(ctx context.Context) error {
+		head, err = headSeq(ctx, s.reader)
+		return err
+	})
+	return head, err
 }
 
 func headSeq(ctx context.Context, db bun.IDB) (int64, error) {
@@ -58,8 +62,10 @@ func headSeq(ctx context.Context, db bun.IDB) (int64, error) {
 // across all boards.
 func (s *Store) ChangesSince(ctx context.Context, after int64, limit int) ([]shared.Change, error) {
 	var rows []changeRow
-	if err := s.reader.NewSelect().Model(&rows).Where("seq > ?", after).
-		Order("seq ASC").Limit(int64(limit)).Scan(ctx); err != nil {
+	if err := s.read(ctx, func(ctx context.Context) error {
+		return s.reader.NewSelect().Model(&rows).Where("seq > ?", after).
+			Order("seq ASC").Limit(int64(limit)).Scan(ctx)
+	}); err != nil {
 		return nil, fmt.Errorf("store: read changes: %w", err)
 	}
 	return s.toChanges(rows)
@@ -84,9 +90,11 @@ func (s *Store) cursor(seq int64) string { return shared.Cursor{Epoch: s.epoch, 
 // in seq order, at most limit of them.
 func (s *Store) BoardChanges(ctx context.Context, board string, after, upTo int64, limit int) ([]shared.Change, error) {
 	var rows []changeRow
-	if err := s.reader.NewSelect().Model(&rows).
-		Where("board = ? AND seq > ? AND seq <= ?", board, after, upTo).
-		Order("seq ASC").Limit(int64(limit)).Scan(ctx); err != nil {
+	if err := s.read(ctx, func(ctx context.Context) error {
+		return s.reader.NewSelect().Model(&rows).
+			Where("board = ? AND seq > ? AND seq <= ?", board, after, upTo).
+			Order("seq ASC").Limit(int64(limit)).Scan(ctx)
+	}); err != nil {
 		return nil, fmt.Errorf("store: read board changes: %w", err)
 	}
 	return s.toChanges(rows)

@@ -19,8 +19,12 @@ const prunedKey = "pruned_through"
 
 // PrunedThrough is the highest seq removed from the change log (0 if none).
 // A cursor with seq >= PrunedThrough misses nothing.
-func (s *Store) PrunedThrough(ctx context.Context) (int64, error) {
-	return prunedThrough(ctx, s.reader)
+func (s *Store) PrunedThrough(ctx context.Context) (through int64, err error) {
+	err = s.read(ctx, func(ctx context.Context) error {
+		through, err = prunedThrough(ctx, s.reader)
+		return err
+	})
+	return through, err
 }
 
 func prunedThrough(ctx context.Context, db bun.IDB) (int64, error) {
@@ -41,6 +45,14 @@ func prunedThrough(ctx context.Context, db bun.IDB) (int64, error) {
 // PrunedThrough.
 func (s *Store) PruneHistory(ctx context.Context, keep int64, maxAge time.Duration) (int64, error) {
 	const keepMin = 100
+	if s.disk != nil {
+		// Pruning frees no disk space (SQLite keeps freed pages in its
+		// file) but writes pages to the WAL: on a full disk it would use
+		// the reserve kept for deletes.
+		if err := s.disk.room(); err != nil {
+			return 0, err
+		}
+	}
 	var through int64
 	err := s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
 		head, err := headSeq(ctx, tx)

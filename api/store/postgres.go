@@ -20,7 +20,10 @@ const pgPoolSize = 20
 // openPostgres opens one pool for reads and writes: PostgreSQL has no
 // single-writer rule; the change counter's row lock orders the writes.
 func openPostgres(dsn string) (*bun.DB, error) {
-	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn), pgdriver.WithApplicationName("kairan")))
+	// checkConn drops pooled connections whose session PostgreSQL ended
+	// (pgconn.go).
+	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn), pgdriver.WithApplicationName("kairan"),
+		pgdriver.WithResetSessionFunc(checkConn)))
 	sqldb.SetMaxOpenConns(pgPoolSize)
 	sqldb.SetMaxIdleConns(pgPoolSize)
 	if err := sqldb.Ping(); err != nil {

@@ -37,6 +37,10 @@ type Options struct {
 	// MaxTopicsPerBoard caps each board: a post beyond it deletes the
 	// board's oldest topics in the same transaction. 0 keeps every topic.
 	MaxTopicsPerBoard int
+	// DiskReserve is the size in bytes of the file kept beside a SQLite
+	// database so deletes still work on a full disk (disk.go); 0 means
+	// DefaultDiskReserve.
+	DiskReserve int64
 }
 
 // Store is kairan's database. On SQLite, writes go through one writer
@@ -55,6 +59,8 @@ type Store struct {
 	maxTopics int
 	// batch group-commits SQLite writes (nil on PostgreSQL).
 	batch *batcher
+	// disk is the SQLite disk reserve (nil on PostgreSQL).
+	disk *diskReserve
 
 	// Now is the clock for created_at and updated_at; tests may replace it
 	// before the first write.
@@ -96,19 +102,29 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	}
 	if opt.Dialect == SQLite {
 		s.batch = newBatcher(writer)
+		s.disk = newDiskReserve(opt.Target, opt.DiskReserve, s.log)
 	}
 	return s, nil
 }
 
 // write runs fn in a write transaction: on SQLite one shared with the
-// other writes waiting (see batch.go), on PostgreSQL its own.
+// other writes waiting (see batch.go), on PostgreSQL its own (pgconn.go).
+// Storage trouble comes back as an *Outage (outage.go).
 func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
 	if s.batch != nil {
-		return s.batch.do(ctx, fn)
+		return s.classify(s.batch.do(ctx, fn))
 	}
-	return s.writer.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		return run(ctx, tx, fn) // a panic fails the write alike
-	})
+	return s.writePG(ctx, fn)
+}
+
+// read runs a read. On PostgreSQL a read that met a dead connection runs
+// once more: reading twice changes nothing.
+func (s *Store) read(ctx context.Context, fn func(ctx context.Context) error) error {
+	err := fn(ctx)
+	if err != nil && s.dialect == Postgres && connLost(err) && ctx.Err() == nil {
+		err = fn(ctx)
+	}
+	return s.classify(err)
 }
 
 // Close closes the pools.
@@ -122,10 +138,36 @@ func (s *Store) Close() error {
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
 
-// Ping reports whether the database answers a query.
+// Ping reports whether the database serves reads and takes writes: nil,
+// or an *Outage saying why not (or another error nobody foresaw).
 func (s *Store) Ping(ctx context.Context) error {
-	var one int
-	return s.reader.NewRaw("SELECT 1").Scan(ctx, &one)
+	err := s.read(ctx, func(ctx context.Context) error {
+		var one int
+		return s.reader.NewRaw("SELECT 1").Scan(ctx, &one)
+	})
+	if err != nil {
+		return err
+	}
+	if s.disk != nil {
+		if err := s.disk.room(); err != nil {
+			return err
+		}
+	}
+	// An empty write transaction: on SQLite BEGIN IMMEDIATE takes the
+	// write lock, which a read-only database refuses; PostgreSQL is asked.
+	return s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if s.dialect != Postgres {
+			return nil
+		}
+		var readOnly string
+		if err := tx.NewRaw("SHOW transaction_read_only").Scan(ctx, &readOnly); err != nil {
+			return err
+		}
+		if readOnly == "on" {
+			return newOutage(ReadOnly, msgReadOnly, errors.New("store: PostgreSQL transactions are read-only (a standby, or default_transaction_read_only)"))
+		}
+		return nil
+	})
 }
 
 // Epoch is the random id of this database, the first half of every cursor.
@@ -210,5 +252,5 @@ func (s *Store) readTx(ctx context.Context, fn func(ctx context.Context, tx bun.
 	if s.dialect == Postgres {
 		opts.Isolation = sql.LevelRepeatableRead
 	}
-	return s.reader.RunInTx(ctx, opts, fn)
+	return s.read(ctx, func(ctx context.Context) error { return s.reader.RunInTx(ctx, opts, fn) })
 }

@@ -40,6 +40,7 @@ type Actor struct {
 
 // CreateTopic stores a topic and its "created" change in one transaction.
 func (s *Store) CreateTopic(ctx context.Context, in NewTopic) (Created, error) {
+	s.retakeDisk()
 	out, err := s.createTopic(ctx, in)
 	if err != nil && in.IdempotencyKey != "" && uniqueViolation(err) {
 		// A concurrent post with the same key committed first (PostgreSQL
@@ -58,6 +59,11 @@ func (s *Store) createTopic(ctx context.Context, in NewTopic) (Created, error) {
 				out = replay
 				return err
 			}
+		}
+		// After the replay: a retry of a post that was saved is answered
+		// even on a full disk.
+		if err := s.roomForPost(); err != nil {
+			return err
 		}
 		now := s.now()
 		token := newOwnerToken()
@@ -159,11 +165,15 @@ func (s *Store) replay(ctx context.Context, tx bun.Tx, in NewTopic) (Created, bo
 
 // EditTopic replaces a topic's comment; only its owner may.
 func (s *Store) EditTopic(ctx context.Context, board string, id int64, comment string, who Actor) (shared.Topic, shared.Change, error) {
+	s.retakeDisk()
 	var topic shared.Topic
 	var change shared.Change
 	err := s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
 		row, err := s.authorize(ctx, tx, board, id, Actor{Token: who.Token})
 		if err != nil {
+			return err
+		}
+		if err := s.roomForPost(); err != nil {
 			return err
 		}
 		row.Comment, row.UpdatedAt = comment, s.now()
@@ -179,6 +189,20 @@ func (s *Store) EditTopic(ctx context.Context, board string, id int64, comment s
 
 // DeleteTopic removes a topic; its owner or the moderator may.
 func (s *Store) DeleteTopic(ctx context.Context, board string, id int64, who Actor) (shared.Change, error) {
+	change, err := s.deleteTopic(ctx, board, id, who)
+	if s.disk != nil && ReasonOf(err) == DiskFull {
+		// The write that found the disk full may have been this one, or
+		// its batch: the reserve was given up then, so try once more (a
+		// write refused by SQLITE_FULL did not commit). Refused again,
+		// the space is gone: say so for a delete.
+		if change, err = s.deleteTopic(ctx, board, id, who); ReasonOf(err) == DiskFull {
+			err = newOutage(DiskFull, msgDiskFullDelete, err)
+		}
+	}
+	return change, err
+}
+
+func (s *Store) deleteTopic(ctx context.Context, board string, id int64, who Actor) (shared.Change, error) {
 	var change shared.Change
 	err := s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
 		row, err := s.authorize(ctx, tx, board, id, who)

@@ -43,14 +43,33 @@ func Listen(ctx context.Context, dsn string, h Hub, log *slog.Logger) {
 	defer ln.Close()
 
 	resync := true
+	// While PostgreSQL is away, the listener tries again with a growing
+	// pause (reset once a receive works) and logs the trouble once when it
+	// begins and once when it ends: an outage of minutes neither spins nor
+	// floods the log.
+	pause, failing := minPause, false
+	fail := func(msg string, err error) {
+		level := slog.LevelDebug
+		if !failing {
+			level = slog.LevelWarn
+		}
+		log.Log(ctx, level, msg, "err", err, "pause", pause)
+		failing = true
+		resync = true
+		wait(ctx, pause)
+		pause = min(2*pause, maxPause)
+	}
 	for ctx.Err() == nil {
 		if resync {
 			// LISTEN first, then read the log: a change committed in between
 			// is either read now or notified later, never neither.
 			if err := ln.Listen(ctx, store.NotifyChannel); err != nil {
-				log.Warn("pgnotify: listen", "err", err)
-				wait(ctx, 250*time.Millisecond)
+				fail("pgnotify: cannot listen; trying again", err)
 				continue
+			}
+			if failing {
+				log.Info("pgnotify: listening again")
+				failing = false
 			}
 			h.Notify(0)
 			resync = false
@@ -61,15 +80,21 @@ func Listen(ctx context.Context, dsn string, h Hub, log *slog.Logger) {
 		case ctx.Err() != nil:
 			return
 		case err == nil, errors.As(err, &netErr) && netErr.Timeout():
-			// A notification, or the safety poll: read what is new.
+			// A notification, or the safety poll: read what is new. The
+			// connection works, so the next trouble is tried again soon.
+			pause = minPause
 			h.Notify(0)
 		default:
-			log.Warn("pgnotify: listener connection lost; listening again", "err", err)
-			resync = true
-			wait(ctx, 250*time.Millisecond)
+			fail("pgnotify: listener connection lost; listening again", err)
 		}
 	}
 }
+
+// The pause between LISTEN attempts while they fail.
+const (
+	minPause = 250 * time.Millisecond
+	maxPause = 5 * time.Second
+)
 
 func wait(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
