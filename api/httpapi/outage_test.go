@@ -121,7 +121,7 @@ func TestDiskFull(t *testing.T) {
 		}
 	}
 	before := e.state(t, "lobby") // reads still work
-	r := e.postKey(t, "a short one", "short")
+	r := e.postKey(t, "a short one", "short-key-0123456789abcdef")
 	wantUnavailable(t, r, 30, "disk is full")
 	e.unchanged(t, "lobby", before)
 	e.wantHealth(t, "disk_full")
@@ -336,7 +336,7 @@ func TestPostgresReadOnly(t *testing.T) {
 	}
 	setReadOnly(true)
 	before := e.state(t, "lobby")
-	wantUnavailable(t, e.postKey(t, "refused", "ro"), 30, "read-only")
+	wantUnavailable(t, e.postKey(t, "refused", "read-only-key-0123456789abcdef"), 30, "read-only")
 	r := e.do(t, "DELETE", topicPath("lobby", owned.topic.ID), "", hdr("Authorization", bearer(owned.token)))
 	wantUnavailable(t, r, 30, "read-only")
 	e.wantHealth(t, "read_only")
@@ -344,7 +344,7 @@ func TestPostgresReadOnly(t *testing.T) {
 
 	setReadOnly(false)
 	e.wantHealth(t, "")
-	wantStatus(t, e.postKey(t, "refused", "ro"), http.StatusCreated)
+	wantStatus(t, e.postKey(t, "refused", "read-only-key-0123456789abcdef"), http.StatusCreated)
 }
 
 func dbName(t *testing.T, admin *sql.DB) string {
