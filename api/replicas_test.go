@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"slices"
 	gosync "sync"
 	"testing"
 	"time"
@@ -15,6 +18,7 @@ import (
 	"github.com/kairan/kairan/app/client"
 	"github.com/kairan/kairan/app/sync"
 	"github.com/kairan/kairan/shared"
+	"github.com/kairan/kairan/shared/sse"
 )
 
 // Scale-out on PostgreSQL: replicas share one database and learn of each
@@ -143,4 +147,96 @@ func TestClientsResumeOnTheOtherReplica(t *testing.T) {
 	moved.until(t, 20*time.Second, "every change on B", func(r sync.Replica) bool { return len(r.Topics) == 6 })
 	from, _ := shared.ParseCursor(r.Cursor)
 	checkLog(t, b.store, moved, "lobby", from.Seq)
+}
+
+// TestResumeAnswersEveryCommittedChange: after two acknowledged posts, a
+// long poll with wait=0 from the cursor before them answers both at once,
+// and an SSE resume from there starts with both — on the replica that took
+// them, and on one whose hub heard of the first only (its listener stops
+// in between, so its hub cannot catch up by itself): a resume reads up to
+// the database's head, not to what the hub has fanned out.
+func TestResumeAnswersEveryCommittedChange(t *testing.T) {
+	_, rs := startReplicas(t, 2)
+	a, b := rs[0], rs[1]
+	api := client.Client{Base: a.URL()}
+	ctx := context.Background()
+	before, err := api.Snapshot(ctx, "lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := post(t, a.URL(), "lobby", "first")
+	seen, err := a.store.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitHub(t, b, seen)
+	b.stopListening()
+	second := post(t, a.URL(), "lobby", "second")
+	if b.hub.Last() != seen {
+		t.Fatalf("test setup: B's hub moved from %d to %d without its listener", seen, b.hub.Last())
+	}
+	want := []int64{first.Topic.ID, second.Topic.ID}
+	for name, m := range map[string]*Main{"A (took the posts)": a, "B (its hub heard of the first only)": b} {
+		page, err := (&client.Client{Base: m.URL()}).Changes(ctx, "lobby", before.Cursor, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := topicIDs(page.Changes); !slices.Equal(got, want) || page.Reset != nil {
+			t.Errorf("long poll on %s with wait=0: topics %v (reset %v), want %v", name, got, page.Reset != nil, want)
+		}
+		if got := firstEvents(t, m.URL(), before.Cursor, len(want)); !slices.Equal(got, want) {
+			t.Errorf("SSE resume on %s: first events carry topics %v, want %v", name, got, want)
+		}
+	}
+}
+
+// waitHub waits until m's hub has fanned out seq.
+func waitHub(t *testing.T, m *Main, seq int64) {
+	t.Helper()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	deadline := time.Now().Add(20 * time.Second)
+	for m.hub.Last() < seq {
+		if time.Now().After(deadline) {
+			t.Fatalf("hub at %d, want %d", m.hub.Last(), seq)
+		}
+		<-tick.C
+	}
+}
+
+func topicIDs(changes []shared.Change) []int64 {
+	ids := []int64{}
+	for _, c := range changes {
+		ids = append(ids, c.Topic.ID)
+	}
+	return ids
+}
+
+// firstEvents opens an SSE stream from cursor and returns the topic ids of
+// its first n events (a reset counts as id 0).
+func firstEvents(t *testing.T, base, cursor string, n int) []int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, (&client.Client{Base: base}).EventsURL("lobby", cursor), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	events := sse.NewDecoder(resp.Body, 1<<20)
+	ids := []int64{}
+	for len(ids) < n {
+		ev, err := events.Next()
+		if err != nil {
+			t.Fatalf("stream ended after %v: %v", ids, err)
+		}
+		var c shared.Change
+		if ev.Type != "change" || json.Unmarshal([]byte(ev.Data), &c) != nil {
+			ids = append(ids, 0)
+			continue
+		}
+		ids = append(ids, c.Topic.ID)
+	}
+	return ids
 }

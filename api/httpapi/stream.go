@@ -30,10 +30,14 @@ const (
 	// retryMillis is the reconnect delay a browser EventSource uses.
 	retryMillis = 2000
 	// maxLongPollChanges caps one long-poll answer; the client asks again
-	// from the returned cursor at once.
+	// from the returned cursor at once. (A batch is already at most a
+	// replay page, 128, or a subscriber's buffer, 256.)
 	maxLongPollChanges = 1000
-	defaultWait        = 25
-	maxWait            = 30
+	// sendChunk is about the most an SSE stream buffers before writing:
+	// a replay page goes out in pieces of this size.
+	sendChunk   = 16 << 10
+	defaultWait = 25
+	maxWait     = 30
 )
 
 var errStreamsClosed = shared.Errorf(shared.CodeUnavailable,
@@ -116,6 +120,14 @@ func (a *api) pump(ctx context.Context, sub *hub.Subscription, board string, sen
 			buf = appendEvent(buf, "reset", batch.Reset.Cursor, batch.Reset)
 		case len(batch.Changes) > 0:
 			for i, c := range batch.Changes {
+				// A replay page goes out in chunks, so the buffer stays
+				// small however many changes the page holds.
+				if len(buf) >= sendChunk {
+					if !send(buf) {
+						return
+					}
+					buf = buf[:0]
+				}
 				buf = sse.AppendEvent(buf, "change", c.Cursor, batch.Encoded(i))
 			}
 		case !quiet:
@@ -131,8 +143,10 @@ func (a *api) pump(ctx context.Context, sub *hub.Subscription, board string, sen
 		}
 		a.metrics.delivered(len(batch.Changes))
 		quiet = false
-		if cap(buf) > 64<<10 {
-			buf = make([]byte, 0, 512) // a reset or a burst grew it: give it back
+		if cap(buf) > 4<<10 {
+			// A reset, a replay page or a burst grew it: give it back, so
+			// a stream that replayed does not idle on a 32 KiB buffer.
+			buf = make([]byte, 0, 512)
 		}
 	}
 }

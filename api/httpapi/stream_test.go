@@ -668,7 +668,8 @@ func (e *streamEnv) commitQuietly(t *testing.T, board, comment string) shared.Ch
 
 // TestEventsHubBehind: commits the hub has not fanned out yet are neither
 // lost nor duplicated: a cursor ahead of the hub but not of the database
-// is valid, and a replay up to the hub's position continues live.
+// is valid, and a replay runs to the database's head at once (a long poll
+// with wait=0 answers every committed change), then continues live.
 func TestEventsHubBehind(t *testing.T) {
 	e := newStreamEnv(t, hubOptions{})
 	first := e.commitQuietly(t, "lobby", "one") // 1
@@ -686,13 +687,15 @@ func TestEventsHubBehind(t *testing.T) {
 	if lp.reset != nil || lp.cursor != e.cursor(3) || len(lp.changes) != 0 {
 		t.Fatalf("long poll from a cursor the hub has not reached: %s", lp.raw)
 	}
+	lp = e.longPoll(t, "?wait=0&cursor="+e.cursor(0))
+	wantChanges(t, lp.changes, first, second, third)
 	fromStart.wantNext(t, first)
+	fromStart.wantNext(t, second) // before the hub has them
+	fromStart.wantNext(t, third)
 	e.waitMetric(t, "kairan_sse_subscribers", equals(2))
 	if err := e.hub.CatchUp(); err != nil {
 		t.Fatal(err)
 	}
-	fromStart.wantNext(t, second)
-	fromStart.wantNext(t, third)
 	c := e.post(t, "lobby", "Ada", "four")
 	fromStart.wantNext(t, e.createdChange(c, 4))
 	fromHead.wantNext(t, e.createdChange(c, 4)) // 2 and 3 are not sent again

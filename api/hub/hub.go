@@ -42,7 +42,10 @@ type Config struct {
 	Heartbeat time.Duration
 	// SnapshotLimit is how many topics a reset carries.
 	SnapshotLimit int
-	Metrics       Metrics
+	// ReplayPage is how many changes a subscriber's replay reads from the
+	// log at a time (see replay.go).
+	ReplayPage int
+	Metrics    Metrics
 }
 
 // Errors that end a subscription.
@@ -51,6 +54,9 @@ var (
 	ErrSlow = errors.New("hub: subscriber too slow, resume from the cursor")
 	// ErrClosed: the hub is shutting down.
 	ErrClosed = errors.New("hub: closed")
+	// ErrPruned: the log was pruned past a replay under way; the
+	// subscriber's cursor now gets a reset.
+	ErrPruned = errors.New("hub: history pruned during the replay, resume from the cursor")
 )
 
 const readBatch = 500
@@ -65,7 +71,7 @@ type Hub struct {
 	exit  chan struct{}
 
 	mu     sync.Mutex
-	last   int64 // newest seq fanned out
+	last   int64 // newest seq fanned out; committed changes may be newer
 	boards map[string]map[*Subscription]struct{}
 	closed bool
 	beat   chan struct{} // closed and replaced on every heartbeat tick
@@ -84,6 +90,9 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	}
 	if cfg.SnapshotLimit <= 0 {
 		cfg.SnapshotLimit = shared.DefaultSnapshotLen
+	}
+	if cfg.ReplayPage <= 0 {
+		cfg.ReplayPage = 128
 	}
 	head, err := cfg.Log.Head(ctx)
 	if err != nil {
@@ -210,6 +219,9 @@ func (h *Hub) fanOut(changes []shared.Change) {
 		}
 		h.last = e.seq
 		for s := range h.boards[e.change.Board] {
+			if !s.live {
+				continue // still replaying: it reads this change from the log
+			}
 			if s.offer(e) {
 				continue
 			}

@@ -426,11 +426,13 @@ func TestCursorAtPrunedThroughReplays(t *testing.T) {
 	wantChanges(t, b.Changes, want)
 }
 
-// More than one read page: the hub's catch-up after one wake-up and a
-// subscriber's replay both page through 500 rows at a time.
+// More than one read page: the hub's catch-up after one wake-up pages
+// through 500 rows at a time, a subscriber's replay through ReplayPage
+// (here 200), one page per batch.
 func TestLargeBacklog(t *testing.T) {
 	st := openStore(t)
-	h := newHub(t, st, hub.Config{Buffer: 2000})
+	const page = 200
+	h := newHub(t, st, hub.Config{Buffer: 2000, ReplayPage: page})
 	live, err := h.Subscribe(context.Background(), "lobby", cursorAt(st, 0))
 	if err != nil {
 		t.Fatal(err)
@@ -452,8 +454,19 @@ func TestLargeBacklog(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := next(t, sub)
-		wantChanges(t, b.Changes, boardAfter(t, log, "lobby", from, n+1))
+		want := boardAfter(t, log, "lobby", from, n+1)
+		var got []shared.Change
+		for batches := 1; len(got) < len(want); batches++ {
+			b := next(t, sub)
+			if len(b.Changes) > page || b.Reset != nil {
+				t.Fatalf("replay batch %d from %d: %d changes, reset %v", batches, from, len(b.Changes), b.Reset != nil)
+			}
+			got = append(got, b.Changes...)
+			if wantBatches := (len(want) + page - 1) / page; len(got) == len(want) && batches != wantBatches {
+				t.Fatalf("replay of %d changes came in %d batches, want %d", len(want), batches, wantBatches)
+			}
+		}
+		wantChanges(t, got, want)
 		sub.Close()
 	}
 	if h.Last() != n+1 {
@@ -466,8 +479,9 @@ func TestLargeBacklog(t *testing.T) {
 // subscriber sees exactly its board's changes after where it started.
 func TestSubscribeIsRaceFree(t *testing.T) {
 	st := openStore(t)
-	// The buffer holds every change, so nobody is dropped for being slow.
-	h := newHub(t, st, hub.Config{Buffer: 1024, SnapshotLimit: shared.MaxSnapshotLen})
+	// The buffer holds every change, so nobody is dropped for being slow;
+	// small replay pages make replays span many pages while writes go on.
+	h := newHub(t, st, hub.Config{Buffer: 1024, SnapshotLimit: shared.MaxSnapshotLen, ReplayPage: 7})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*patience)
 	defer cancel()
 	boards := []string{"lobby", "night"}

@@ -59,13 +59,22 @@ func (b Batch) Cursor() string {
 }
 
 // Subscription follows one board from a cursor. One goroutine consumes it
-// (Next); the hub feeds it through a bounded channel.
+// (Next). It starts by replaying the log a page at a time (replay.go);
+// once caught up it is live and the hub feeds it through a bounded
+// channel.
 type Subscription struct {
 	hub   *Hub
 	board string
 	ch    chan *event
 	seq   atomic.Int64 // last seq handed to the consumer
-	first *Batch       // the reset or replay, served before live changes
+	first *Batch       // the reset or first replay page, served before the rest
+	live  bool         // guarded by hub.mu: the hub offers it new changes
+
+	// The replay, touched only by the consumer: the board's changes in the
+	// log have been read through seq read; reading goes on up to upTo,
+	// then until the hub has fanned out nothing newer.
+	read, upTo int64
+	caughtUp   bool
 
 	endOnce sync.Once
 	ended   chan struct{}
@@ -76,10 +85,10 @@ type Subscription struct {
 // empty, malformed, another epoch, ahead of the log, or older than the
 // retained history — starts with a reset carrying a snapshot.
 //
-// It is race-free: the subscription is registered first, so every change
-// fanned out from then on reaches its channel; the changes between the
-// cursor and that point are read from the log; anything seen twice is
-// skipped by seq.
+// It is race-free: the subscription is registered first and goes live,
+// under the hub's lock, only once its replay has read the log through the
+// newest change the hub has fanned out; anything seen twice is skipped by
+// seq.
 func (h *Hub) Subscribe(ctx context.Context, board, cursor string) (*Subscription, error) {
 	s := &Subscription{hub: h, board: board, ch: make(chan *event, h.cfg.Buffer), ended: make(chan struct{})}
 	h.mu.Lock()
@@ -87,7 +96,6 @@ func (h *Hub) Subscribe(ctx context.Context, board, cursor string) (*Subscriptio
 		h.mu.Unlock()
 		return nil, ErrClosed
 	}
-	upTo := h.last
 	subs := h.boards[board]
 	if subs == nil {
 		subs = map[*Subscription]struct{}{}
@@ -96,82 +104,15 @@ func (h *Hub) Subscribe(ctx context.Context, board, cursor string) (*Subscriptio
 	subs[s] = struct{}{}
 	h.mu.Unlock()
 
-	first, from, err := h.start(ctx, board, cursor, upTo)
-	if err != nil {
+	if err := s.start(ctx, cursor); err != nil {
 		s.Close()
 		return nil, err
 	}
-	s.first = &first
-	s.seq.Store(from)
 	return s, nil
 }
 
-// start builds the first batch — the replay from a usable cursor up to
-// upTo, or a reset — and returns the seq the consumer stands at after it.
-func (h *Hub) start(ctx context.Context, board, cursor string, upTo int64) (Batch, int64, error) {
-	cur, ok := shared.ParseCursor(cursor)
-	usable := ok && cur.Epoch == h.epoch
-	if usable && cur.Seq > upTo {
-		// The hub may not have fanned out the newest commits yet; only a
-		// cursor ahead of the database itself is unusable.
-		head, err := h.cfg.Log.Head(ctx)
-		if err != nil {
-			return Batch{}, 0, err
-		}
-		usable = cur.Seq <= head
-	}
-	if usable {
-		pruned, err := h.cfg.Log.PrunedThrough(ctx)
-		if err != nil {
-			return Batch{}, 0, err
-		}
-		usable = cur.Seq >= pruned
-	}
-	if !usable {
-		return h.reset(ctx, board)
-	}
-	var replay []shared.Change
-	for after := cur.Seq; after < upTo; {
-		page, err := h.cfg.Log.BoardChanges(ctx, board, after, upTo, readBatch)
-		if err != nil {
-			return Batch{}, 0, err
-		}
-		replay = append(replay, page...)
-		if len(page) < readBatch {
-			break
-		}
-		after = seqOf(page[len(page)-1].Cursor)
-	}
-	if cur.Seq < upTo {
-		// A prune that committed after the check above may have removed
-		// changes the replay needed. Pruning raises PrunedThrough in the
-		// same transaction as it deletes, so reading it again tells; if it
-		// passed the cursor, start over from a snapshot.
-		pruned, err := h.cfg.Log.PrunedThrough(ctx)
-		if err != nil {
-			return Batch{}, 0, err
-		}
-		if cur.Seq < pruned {
-			return h.reset(ctx, board)
-		}
-	}
-	if len(replay) == 0 {
-		return Batch{}, cur.Seq, nil
-	}
-	return Batch{Changes: replay}, seqOf(replay[len(replay)-1].Cursor), nil
-}
-
-// reset starts the consumer over from a snapshot of the board.
-func (h *Hub) reset(ctx context.Context, board string) (Batch, int64, error) {
-	snap, err := h.cfg.Log.Snapshot(ctx, board, h.cfg.SnapshotLimit)
-	if err != nil {
-		return Batch{}, 0, err
-	}
-	return Batch{Reset: &snap}, seqOf(snap.Cursor), nil
-}
-
 // Next returns the next batch, waiting until there is one, the context
-// ends, or the subscription ends (ErrSlow, ErrClosed).
+// ends, or the subscription ends (ErrSlow, ErrClosed, ErrPruned).
 func (s *Subscription) Next(ctx context.Context) (Batch, error) { return s.Wait(ctx, nil) }
 
 // Wait is Next that also returns an empty batch when tick fires, so a
@@ -179,8 +120,11 @@ func (s *Subscription) Next(ctx context.Context) (Batch, error) { return s.Wait(
 func (s *Subscription) Wait(ctx context.Context, tick <-chan struct{}) (Batch, error) {
 	if first := s.first; first != nil {
 		s.first = nil
-		if first.Reset != nil || len(first.Changes) > 0 {
-			return *first, nil
+		return *first, nil
+	}
+	if !s.caughtUp {
+		if b, err := s.replay(ctx); err != nil || !s.caughtUp {
+			return b, err
 		}
 	}
 	for {
