@@ -19,6 +19,7 @@ const (
 	CodeUnauthorized          Code = "unauthorized"
 	CodeForbidden             Code = "forbidden"
 	CodeNotFound              Code = "not_found"
+	CodeUnknownHost           Code = "unknown_host" // a name a loopback server does not go by
 	CodeBodyTooLarge          Code = "body_too_large"
 	CodeUnsupportedMediaType  Code = "unsupported_media_type"
 	CodeIdempotencyMismatch   Code = "idempotency_mismatch"

@@ -41,6 +41,9 @@ type Config struct {
 	ModeratorToken string
 	// AllowedOrigins may write cross-origin besides the server's own.
 	AllowedOrigins []string
+	// Hosts, when not nil, are the only names answered in Host (any port)
+	// besides loopback addresses; others get 421 unknown_host.
+	Hosts []string
 	// App serves everything outside /api/ and /healthz: the PWA.
 	App http.Handler
 
@@ -64,6 +67,7 @@ type api struct {
 	log            *slog.Logger
 	moderatorToken string
 	allowedOrigins map[string]bool
+	hosts          map[string]bool // nil: every name (origin.go)
 	writes         *limit.Writes
 	modGuesses     *limit.Writes // wrong moderator tokens (moderator.go)
 	streams        *limit.Streams
@@ -104,6 +108,12 @@ func New(c Config) *Handler {
 	for _, o := range c.AllowedOrigins {
 		a.allowedOrigins[o] = true
 	}
+	if c.Hosts != nil {
+		a.hosts = map[string]bool{}
+		for _, h := range c.Hosts {
+			a.hosts[hostName(h)] = true
+		}
+	}
 	return &Handler{Handler: a.routes(c.App), api: a}
 }
 
@@ -123,7 +133,7 @@ func (a *api) routes(app http.Handler) http.Handler {
 	if app != nil {
 		mux.Handle("/", app)
 	}
-	return a.logRequests(a.recoverPanics(securityHeaders(a.sameOriginWrites(a.limitWrites(mux)))))
+	return a.logRequests(a.recoverPanics(securityHeaders(a.knownHosts(a.sameOriginWrites(a.limitWrites(mux))))))
 }
 
 func (a *api) unknownRoute(w http.ResponseWriter, r *http.Request) {

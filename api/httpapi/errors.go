@@ -23,6 +23,7 @@ var statusOf = map[shared.Code]int{
 	shared.CodeUnauthorized:          http.StatusUnauthorized,
 	shared.CodeForbidden:             http.StatusForbidden,
 	shared.CodeNotFound:              http.StatusNotFound,
+	shared.CodeUnknownHost:           http.StatusMisdirectedRequest,
 	shared.CodeBodyTooLarge:          http.StatusRequestEntityTooLarge,
 	shared.CodeUnsupportedMediaType:  http.StatusUnsupportedMediaType,
 	shared.CodeIdempotencyMismatch:   http.StatusUnprocessableEntity,
