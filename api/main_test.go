@@ -185,7 +185,7 @@ func TestShutdownFinishesInFlightAndClosesTheDatabase(t *testing.T) {
 	defer conn.Close()
 	// "Expect: 100-continue" makes the server say when the handler starts
 	// reading the body: from then on the request is surely in flight.
-	fmt.Fprintf(conn, "POST /api/boards/lobby/topics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", len(body))
+	fmt.Fprintf(conn, "POST /api/boards/lobby/topics HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", len(body))
 	br := bufio.NewReader(conn)
 	for {
 		line, err := br.ReadString('\n')

@@ -91,7 +91,7 @@ func (m *Main) Open(ctx context.Context) error {
 	registerRoutes.Do(ui.Routes)
 	m.handler = httpapi.New(httpapi.Config{
 		Store: m.store, Feed: m.hub, Metrics: metrics, Logger: m.Logger, ModeratorToken: modToken,
-		AllowedOrigins: m.Config.AllowedOrigins, App: pages(newPWA(assets, version, m.Config.PublicURL), m.Config.PublicURL),
+		AllowedOrigins: m.Config.AllowedOrigins, Hosts: m.Config.Hosts(), App: pages(newPWA(assets, version, m.Config.PublicURL), m.Config.PublicURL),
 		Writes:         limit.NewWrites(m.Config.RateLimit),
 		Streams:        limit.NewStreams(m.Config.MaxStreams, m.Config.MaxStreamsPerClient),
 		Proxies:        m.Config.TrustProxy,

@@ -92,8 +92,8 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 
 	var slow []<-chan string
 	for range 20 {
-		slow = append(slow, trickle(t, addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n", "X-Slow: aaaaaaaaaaaaaaaaaaaaaaaa\r\n"))
-		slow = append(slow, trickle(t, addr, "POST /api/boards/calm/topics HTTP/1.1\r\nHost: x\r\n"+
+		slow = append(slow, trickle(t, addr, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n", "X-Slow: aaaaaaaaaaaaaaaaaaaaaaaa\r\n"))
+		slow = append(slow, trickle(t, addr, "POST /api/boards/calm/topics HTTP/1.1\r\nHost: localhost\r\n"+
 			"Content-Type: application/json\r\nContent-Length: 4000\r\n\r\n", `{"comment":"`))
 	}
 

@@ -20,6 +20,7 @@ const (
 	CodeForbidden             Code = "forbidden"
 	CodeNotFound              Code = "not_found"
 	CodeMethodNotAllowed      Code = "method_not_allowed"
+	CodeUnknownHost           Code = "unknown_host" // a name a loopback server does not go by
 	CodeBodyTooLarge          Code = "body_too_large"
 	CodeUnsupportedMediaType  Code = "unsupported_media_type"
 	CodeIdempotencyMismatch   Code = "idempotency_mismatch"

@@ -70,7 +70,8 @@ type Config struct {
 	// BlocklistFile names a file of words and phrases posts may not hold.
 	BlocklistFile string
 	// TrustProxy are the reverse proxies whose X-Forwarded-For names the
-	// client; without it the connection's address is the client.
+	// client, and whose X-Forwarded-Proto and -Host name the origin it
+	// asked for; without it the connection says both.
 	TrustProxy limit.Proxies
 	// ReadTimeout bounds reading a request's headers, and its body
 	// separately, so clients that trickle bytes are cut off.
@@ -151,7 +152,7 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	num(&c.MaxTopicsPerBoard, "max-topics-per-board", "KAIRAN_MAX_TOPICS_PER_BOARD", "topics kept per board; older ones are deleted (0 = no cap)")
 	str(&c.BlocklistFile, "blocklist-file", "KAIRAN_BLOCKLIST_FILE", "file of words and phrases posts may not hold, one per line")
 	var proxies string
-	str(&proxies, "trust-proxy", "KAIRAN_TRUST_PROXY", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed")
+	str(&proxies, "trust-proxy", "KAIRAN_TRUST_PROXY", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For, -Proto and -Host are believed")
 	str(&c.PprofAddr, "pprof-addr", "KAIRAN_PPROF_ADDR", "serve /debug/pprof/ on this loopback address, e.g. 127.0.0.1:6060 (off when empty)")
 	str(&c.MetricsAddr, "metrics-addr", "KAIRAN_METRICS_ADDR", "serve /metrics on this host:port instead of the public address, e.g. 127.0.0.1:9090")
 	readTimeout := c.ReadTimeout.String()
@@ -257,6 +258,24 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// Hosts are the names kairan answers to besides loopback addresses when
+// --addr is a loopback address: localhost and the --public-url host (a
+// proxy in front passes the public name in Host). Elsewhere it is nil,
+// every name: the server is reachable from other machines by any name
+// anyway, and DNS rebinding is an attack on what only this machine can
+// reach.
+func (c Config) Hosts() []string {
+	host, _, err := net.SplitHostPort(c.Addr)
+	if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+		return nil
+	}
+	hosts := []string{"localhost"}
+	if u, err := url.Parse(c.PublicURL); err == nil && u.Hostname() != "" {
+		hosts = append(hosts, u.Hostname())
+	}
+	return hosts
 }
 
 // Database picks the dialect from the --db value.

@@ -531,3 +531,33 @@ func TestOperatorSettings(t *testing.T) {
 		}
 	}
 }
+
+// On a loopback --addr kairan answers only for localhost (loopback
+// addresses are checked by the API) and the --public-url host; anywhere
+// else it answers every name.
+func TestHostsOnLoopbackOnly(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{args: nil, want: "localhost"},
+		{args: []string{"--addr", "[::1]:8080", "--public-url", "https://board.example.org:8443"}, want: "localhost board.example.org"},
+		{args: []string{"--addr", "localhost:8080"}, want: "localhost"},
+		{args: []string{"--addr", "127.0.0.2:8080"}, want: "localhost"},
+		{args: []string{"--addr", ":8080", "--public-url", "https://board.example.org"}, want: "<nil>"},
+		{args: []string{"--addr", "0.0.0.0:8080"}, want: "<nil>"},
+		{args: []string{"--addr", "10.1.2.3:8080"}, want: "<nil>"},
+	} {
+		c, err := Load(tc.args, env(nil), io.Discard)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		got := strings.Join(c.Hosts(), " ")
+		if c.Hosts() == nil {
+			got = "<nil>"
+		}
+		if got != tc.want {
+			t.Errorf("%q: Hosts() = %s, want %s", tc.args, got, tc.want)
+		}
+	}
+}

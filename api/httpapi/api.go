@@ -41,6 +41,9 @@ type Config struct {
 	ModeratorToken string
 	// AllowedOrigins may write cross-origin besides the server's own.
 	AllowedOrigins []string
+	// Hosts, when not nil, are the only names answered in Host (any port)
+	// besides loopback addresses; others get 421 unknown_host.
+	Hosts []string
 	// App serves everything outside /api/ and /healthz: the PWA. It gets
 	// GET and HEAD only; other methods are answered 405 before it.
 	App http.Handler
@@ -68,6 +71,7 @@ type api struct {
 	log            *slog.Logger
 	moderatorToken string
 	allowedOrigins map[string]bool
+	hosts          map[string]bool // nil: every name (origin.go)
 	writes         *limit.Writes
 	modGuesses     *limit.Writes // wrong moderator tokens (moderator.go)
 	streams        *limit.Streams
@@ -108,6 +112,12 @@ func New(c Config) *Handler {
 	for _, o := range c.AllowedOrigins {
 		a.allowedOrigins[o] = true
 	}
+	if c.Hosts != nil {
+		a.hosts = map[string]bool{}
+		for _, h := range c.Hosts {
+			a.hosts[hostName(h)] = true
+		}
+	}
 	return &Handler{Handler: a.routes(c.App, !c.PrivateMetrics), api: a}
 }
 
@@ -127,7 +137,7 @@ func (a *api) routes(app http.Handler, publicMetrics bool) http.Handler {
 	}
 	mux.HandleFunc("/api/", a.unknownRoute)
 	mux.Handle("/", a.pages(app))
-	return a.metrics.instrument(a.logRequests(a.recoverPanics(securityHeaders(a.sameOriginWrites(a.limitWrites(mux))))))
+	return a.metrics.instrument(a.logRequests(a.recoverPanics(securityHeaders(a.knownHosts(a.sameOriginWrites(a.limitWrites(mux)))))))
 }
 
 // pages hands what is not an API call to app when it is read (GET or

@@ -26,6 +26,7 @@ var statusOf = map[shared.Code]int{
 	shared.CodeForbidden:             http.StatusForbidden,
 	shared.CodeNotFound:              http.StatusNotFound,
 	shared.CodeMethodNotAllowed:      http.StatusMethodNotAllowed,
+	shared.CodeUnknownHost:           http.StatusMisdirectedRequest,
 	shared.CodeBodyTooLarge:          http.StatusRequestEntityTooLarge,
 	shared.CodeUnsupportedMediaType:  http.StatusUnsupportedMediaType,
 	shared.CodeIdempotencyMismatch:   http.StatusUnprocessableEntity,

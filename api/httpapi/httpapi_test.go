@@ -125,6 +125,9 @@ func (e *env) send(method, path string, body io.Reader, h http.Header) (response
 	for k, vs := range h {
 		req.Header[k] = slices.Clone(vs)
 	}
+	if host := h.Get("Host"); host != "" { // net/http sends req.Host, not the header
+		req.Host = host
+	}
 	resp, err := e.srv.Client().Do(req)
 	if err != nil {
 		return response{}, err

@@ -9,57 +9,6 @@ import (
 	"github.com/kairan/kairan/shared"
 )
 
-// sameOriginWrites refuses writes sent by pages of other origins: a
-// browser sends Origin on cross-origin requests, and "null" (sandboxed
-// frames, file pages) counts as foreign. Requests without Origin (curl,
-// native clients) are not from a browser page and pass. Origins allowed by
-// configuration also get CORS answers, so their pages can call the API.
-func (a *api) sameOriginWrites(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		origin := r.Header.Get("Origin")
-		allowed := origin != "" && a.allowedOrigins[origin]
-		if allowed {
-			h := w.Header()
-			h.Set("Access-Control-Allow-Origin", origin)
-			h.Add("Vary", "Origin")
-			h.Set("Access-Control-Expose-Headers", "Retry-After")
-			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-				h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE")
-				h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization, Idempotency-Key, Last-Event-ID")
-				h.Set("Access-Control-Max-Age", "600")
-				w.WriteHeader(http.StatusNoContent)
-				return
-			}
-		}
-		if isRead(r) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if origin != "" && origin != ownOrigin(r) && !allowed {
-			a.writeError(w, r, shared.Errorf(shared.CodeForbidden,
-				"Writes from pages of another site are refused; post from kairan's own page."))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// isRead tells the methods that change nothing from writes.
-func isRead(r *http.Request) bool {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		return true
-	}
-	return false
-}
-
-func ownOrigin(r *http.Request) string {
-	if r.TLS != nil {
-		return "https://" + r.Host
-	}
-	return "http://" + r.Host
-}
-
 // statusRecorder remembers the status for the access log.
 type statusRecorder struct {
 	http.ResponseWriter

@@ -200,6 +200,7 @@ func TestTransientClassifiesEveryErrorCode(t *testing.T) {
 		shared.CodeIdempotencyMismatch:   false,
 		shared.CodeBlocked:               false,
 		shared.CodeMethodNotAllowed:      false,
+		shared.CodeUnknownHost:           false,
 	}
 	// Every code the wire contract declares is classified here: a new code
 	// must be decided on, not fall to "not transient" by accident.

@@ -31,7 +31,8 @@ func Browser(t testing.TB) string {
 
 // New starts a fresh headless browser (its own profile) and returns the
 // context of its first tab. The browser is stopped when the test ends.
-func New(t testing.TB) context.Context {
+// extra adds command-line flags (a host mapping, a trusted certificate).
+func New(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(Browser(t)),
@@ -44,6 +45,7 @@ func New(t testing.TB) context.Context {
 		chromedp.Flag("no-first-run", true),
 		chromedp.UserDataDir(t.TempDir()),
 	)
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() { cancelTab(); cancelAlloc() })
