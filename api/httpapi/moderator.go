@@ -29,7 +29,7 @@ func (a *api) checkModerator(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusNoContent)
 	default:
-		if ok, wait := a.modGuesses.Allow(a.proxies.Client(r)); !ok {
+		if ok, wait, _ := a.modGuesses.Allow(a.proxies.Client(r)); !ok {
 			secs := max(1, int((wait+time.Second-1)/time.Second))
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
 			a.metrics.rejected("rate_limited")
