@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/kairan/kairan/shared"
 )
 
 // The change log is pruned so it does not grow for ever. What was pruned is
@@ -64,6 +66,9 @@ func (s *Store) PruneHistory(ctx context.Context, keep int64, maxAge time.Durati
 		if cut <= through {
 			return nil
 		}
+		if err := forgetKeys(ctx, tx, cut); err != nil {
+			return err
+		}
 		if _, err := tx.NewDelete().Model((*changeRow)(nil)).Where("seq <= ?", cut).Exec(ctx); err != nil {
 			return fmt.Errorf("store: prune changes: %w", err)
 		}
@@ -75,4 +80,22 @@ func (s *Store) PruneHistory(ctx context.Context, keep int64, maxAge time.Durati
 		return nil
 	})
 	return through, err
+}
+
+// forgetKeys deletes the idempotency keys of posts whose change is about to
+// be pruned, so keys, which hold a copy of each post, last as long as the
+// history and no longer (DESIGN.md §3): without it every post ever made
+// would stay on disk, whatever caps the topics. Topic ids grow with seq
+// (on PostgreSQL a key may go a little early when posts committed out of
+// id order; its retry is then a new post).
+func forgetKeys(ctx context.Context, tx bun.Tx, cut int64) error {
+	var newest int64
+	if err := tx.NewSelect().Model((*changeRow)(nil)).ColumnExpr("COALESCE(MAX(topic_id), 0)").
+		Where("seq <= ? AND kind = ?", cut, shared.ChangeCreated).Scan(ctx, &newest); err != nil {
+		return fmt.Errorf("store: find keys to forget: %w", err)
+	}
+	if _, err := tx.NewDelete().Model((*idempotencyRow)(nil)).Where("topic_id <= ?", newest).Exec(ctx); err != nil {
+		return fmt.Errorf("store: forget idempotency keys: %w", err)
+	}
+	return nil
 }

@@ -234,3 +234,37 @@ func TestReadsAfterPruningStartAfterPrunedThrough(t *testing.T) {
 		t.Fatalf("BoardChanges(lobby, 0, 47) = %v, %v", got, err)
 	}
 }
+
+// TestPruneForgetsIdempotencyKeys: keys hold a copy of every post, so they
+// go with the post's change when the history is pruned: a retry with a key
+// older than the history is a new post, a newer key still replays.
+func TestPruneForgetsIdempotencyKeys(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	post := func(i int) Created {
+		t.Helper()
+		c, err := s.CreateTopic(ctx, NewTopic{Board: "lobby", Comment: fmt.Sprint("post ", i), IdempotencyKey: fmt.Sprint("key-", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	var first []Created
+	for i := range 150 {
+		first = append(first, post(i))
+	}
+	mustPrune(t, s, 100, 0, 50)
+	var keys int
+	if err := s.reader.NewRaw("SELECT COUNT(*) FROM idempotency_keys").Scan(ctx, &keys); err != nil {
+		t.Fatal(err)
+	}
+	if keys != 100 {
+		t.Fatalf("%d idempotency keys after pruning 50 of 150 posts, want 100", keys)
+	}
+	if again := post(120); !again.Replayed || again.Topic.ID != first[120].Topic.ID {
+		t.Fatalf("retry of a post still in the history: %+v, want the replay of topic %d", again, first[120].Topic.ID)
+	}
+	if again := post(49); again.Replayed || again.Topic.ID <= first[149].Topic.ID {
+		t.Fatalf("retry of a pruned post: %+v, want a new topic", again)
+	}
+}

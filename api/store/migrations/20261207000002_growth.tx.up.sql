@@ -17,3 +17,9 @@ CREATE TABLE boards (
 --bun:split
 
 INSERT INTO boards (name, topics) SELECT board, COUNT(*) FROM topics GROUP BY board;
+
+--bun:split
+
+-- Pruning the history forgets the idempotency keys of the posts it prunes
+-- (store/history.go), by topic id.
+CREATE INDEX idempotency_keys_topic_id ON idempotency_keys (topic_id);
