@@ -32,7 +32,7 @@ func (s *Store) appendCounted(ctx context.Context, tx bun.Tx, kind shared.Change
 	}
 	if grow != 0 {
 		var err error
-		if t.board, err = countBoard(ctx, tx, topic.Board, grow); err != nil {
+		if t.newBoard, err = countBoard(ctx, tx, topic.Board, grow); err != nil {
 			return shared.Change{}, t, err
 		}
 	}
