@@ -21,6 +21,7 @@ import (
 func TestLoadRunDeliversEveryChangeOnce(t *testing.T) {
 	m := startServer(t, func(c *config.Config) {
 		c.RateLimit, c.MaxStreams, c.MaxStreamsPerClient, c.MaxTopicsPerBoard = 0, 0, 0, 0
+		c.MaxTopics, c.MaxBoards = 0, 0
 	})
 	const clients, posts, deletes = 10, 20, 5
 	rep, err := load.Run(context.Background(), load.Options{

@@ -56,6 +56,7 @@ func startServer(t testing.TB, edit ...func(*config.Config)) *Main {
 // comes from one address) for tests and benchmarks that write a lot.
 func unlimited(c *config.Config) {
 	c.RateLimit, c.MaxStreamsPerClient, c.MaxTopicsPerBoard = 0, 0, 0
+	c.MaxTopics, c.MaxBoards = 0, 0
 }
 
 type testWriter struct{ t testing.TB }

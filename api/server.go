@@ -72,7 +72,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.store, err = store.Open(ctx, store.Options{Dialect: dialect, Target: target, Logger: m.Logger,
-		MaxTopicsPerBoard: m.Config.MaxTopicsPerBoard})
+		MaxTopicsPerBoard: m.Config.MaxTopicsPerBoard, MaxTopics: m.Config.MaxTopics, MaxBoards: m.Config.MaxBoards})
 	if err != nil {
 		return err
 	}
@@ -151,7 +151,8 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Logger.Info("kairan serving", "url", m.URL(), "db", string(dialect)+":"+redact(target),
 		"epoch", m.store.Epoch(), "version", version, "moderation", modToken != "",
-		"blocklist", blocked.Len(), "rate_limit", m.Config.RateLimit, "max_topics_per_board", m.Config.MaxTopicsPerBoard)
+		"blocklist", blocked.Len(), "rate_limit", m.Config.RateLimit, "max_topics_per_board", m.Config.MaxTopicsPerBoard,
+		"max_topics", m.Config.MaxTopics, "max_boards", m.Config.MaxBoards)
 	return nil
 }
 

@@ -25,6 +25,8 @@ const (
 	CodeUnsupportedMediaType  Code = "unsupported_media_type"
 	CodeIdempotencyMismatch   Code = "idempotency_mismatch"
 	CodeBlocked               Code = "blocked"
+	CodeTooManyBoards         Code = "too_many_boards"
+	CodeTooManyTopics         Code = "too_many_topics"
 	CodeRateLimited           Code = "rate_limited"
 	CodeUnavailable           Code = "unavailable"
 	// CodeInternal is for failures that are the server's fault; the message

@@ -67,6 +67,11 @@ type Config struct {
 	// MaxTopicsPerBoard caps a board: each post beyond it deletes the
 	// board's oldest topics (as ordinary delete changes); 0 turns it off.
 	MaxTopicsPerBoard int
+	// MaxTopics caps the topics of all boards together and MaxBoards the
+	// boards holding topics: posts beyond either are refused; 0 turns a
+	// cap off.
+	MaxTopics int
+	MaxBoards int
 	// BlocklistFile names a file of words and phrases posts may not hold.
 	BlocklistFile string
 	// TrustProxy are the reverse proxies whose X-Forwarded-For names the
@@ -100,7 +105,14 @@ func Default() Config {
 		MaxStreams:          20000,
 		MaxStreamsPerClient: 100,
 		MaxTopicsPerBoard:   1000,
-		ReadTimeout:         10 * time.Second,
+		// A 1 GB VPS: posts of 2,000 four-byte characters take ~8.7 KB
+		// each on SQLite, so 30,000 of them ~260 MB, plus the history and
+		// its idempotency keys (~220 MB at --history 10000); ordinary
+		// posts take under 1 KB. Boards cost only their topics; 1,000 is
+		// room for any community and bounds the count a new board makes.
+		MaxTopics:   30000,
+		MaxBoards:   1000,
+		ReadTimeout: 10 * time.Second,
 	}
 }
 
@@ -150,6 +162,8 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	num(&c.MaxStreams, "max-streams", "KAIRAN_MAX_STREAMS", "open streams overall (0 = no cap)")
 	num(&c.MaxStreamsPerClient, "max-streams-per-client", "KAIRAN_MAX_STREAMS_PER_CLIENT", "open streams per client address (0 = no cap)")
 	num(&c.MaxTopicsPerBoard, "max-topics-per-board", "KAIRAN_MAX_TOPICS_PER_BOARD", "topics kept per board; older ones are deleted (0 = no cap)")
+	num(&c.MaxTopics, "max-topics", "KAIRAN_MAX_TOPICS", "topics on all boards together; new posts beyond it are refused (0 = no cap)")
+	num(&c.MaxBoards, "max-boards", "KAIRAN_MAX_BOARDS", "boards with topics; a post starting one more is refused (0 = no cap)")
 	str(&c.BlocklistFile, "blocklist-file", "KAIRAN_BLOCKLIST_FILE", "file of words and phrases posts may not hold, one per line")
 	var proxies string
 	str(&proxies, "trust-proxy", "KAIRAN_TRUST_PROXY", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For, -Proto and -Host are believed")

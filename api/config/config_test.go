@@ -132,11 +132,12 @@ func TestGuardDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.RateLimit != 60 || c.MaxStreams != 20000 || c.MaxStreamsPerClient != 100 || c.MaxTopicsPerBoard != 1000 ||
-		c.ReadTimeout != 10*time.Second || len(c.TrustProxy) != 0 || c.BlocklistFile != "" || c.ModeratorTokenEnv != "" {
+		c.MaxTopics != 30000 || c.MaxBoards != 1000 || c.ReadTimeout != 10*time.Second || len(c.TrustProxy) != 0 || c.BlocklistFile != "" || c.ModeratorTokenEnv != "" {
 		t.Fatalf("defaults = %+v", c)
 	}
 	if d := Default(); d.RateLimit != c.RateLimit || d.MaxStreams != c.MaxStreams ||
-		d.MaxStreamsPerClient != c.MaxStreamsPerClient || d.MaxTopicsPerBoard != c.MaxTopicsPerBoard || d.ReadTimeout != c.ReadTimeout {
+		d.MaxStreamsPerClient != c.MaxStreamsPerClient || d.MaxTopicsPerBoard != c.MaxTopicsPerBoard || d.ReadTimeout != c.ReadTimeout ||
+		d.MaxTopics != c.MaxTopics || d.MaxBoards != c.MaxBoards {
 		t.Fatalf("Load without settings %+v differs from Default %+v", c, d)
 	}
 }
@@ -150,6 +151,8 @@ func TestNumericLimits(t *testing.T) {
 		{"max-streams", "KAIRAN_MAX_STREAMS", func(c Config) int { return c.MaxStreams }},
 		{"max-streams-per-client", "KAIRAN_MAX_STREAMS_PER_CLIENT", func(c Config) int { return c.MaxStreamsPerClient }},
 		{"max-topics-per-board", "KAIRAN_MAX_TOPICS_PER_BOARD", func(c Config) int { return c.MaxTopicsPerBoard }},
+		{"max-topics", "KAIRAN_MAX_TOPICS", func(c Config) int { return c.MaxTopics }},
+		{"max-boards", "KAIRAN_MAX_BOARDS", func(c Config) int { return c.MaxBoards }},
 	} {
 		t.Run(f.flag, func(t *testing.T) {
 			for _, tc := range []struct {
@@ -484,6 +487,7 @@ func TestGuardSettingsTogether(t *testing.T) {
 	for _, want := range []string{
 		"-rate-limit", "KAIRAN_RATE_LIMIT", "-max-streams", "KAIRAN_MAX_STREAMS",
 		"-max-streams-per-client", "KAIRAN_MAX_STREAMS_PER_CLIENT", "-max-topics-per-board", "KAIRAN_MAX_TOPICS_PER_BOARD",
+		"-max-topics", "KAIRAN_MAX_TOPICS", "-max-boards", "KAIRAN_MAX_BOARDS",
 		"-blocklist-file", "KAIRAN_BLOCKLIST_FILE", "-trust-proxy", "KAIRAN_TRUST_PROXY", "-read-timeout", "KAIRAN_READ_TIMEOUT",
 	} {
 		if !strings.Contains(usage.String(), want) {

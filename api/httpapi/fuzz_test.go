@@ -62,6 +62,8 @@ var contractStatus = map[shared.Code]int{
 	shared.CodeUnsupportedMediaType:  http.StatusUnsupportedMediaType,
 	shared.CodeIdempotencyMismatch:   http.StatusUnprocessableEntity,
 	shared.CodeBlocked:               http.StatusUnprocessableEntity,
+	shared.CodeTooManyBoards:         http.StatusUnprocessableEntity,
+	shared.CodeTooManyTopics:         http.StatusUnprocessableEntity,
 	shared.CodeRateLimited:           http.StatusTooManyRequests,
 	shared.CodeUnavailable:           http.StatusServiceUnavailable,
 }

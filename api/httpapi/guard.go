@@ -59,13 +59,17 @@ func (a *api) limitWrites(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ok, wait := a.writes.Allow(a.proxies.Client(r))
+		ok, wait, network := a.writes.Allow(a.proxies.Client(r))
 		if !ok {
 			secs := max(1, int((wait+time.Second-1)/time.Second))
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
 			a.metrics.rejected("rate_limited")
+			who := "You are"
+			if network != "" {
+				who = "Your network (" + network + ") is"
+			}
 			a.writeError(w, r, shared.Errorf(shared.CodeRateLimited,
-				"You are writing faster than this board allows; wait "+plural(secs, "second")+" and try again."))
+				who+" writing faster than this board allows; wait "+plural(secs, "second")+" and try again."))
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -85,8 +89,11 @@ func (a *api) capStreams(h http.HandlerFunc) http.HandlerFunc {
 			a.metrics.rejected("streams_" + refused)
 			w.Header().Set("Retry-After", strconv.Itoa(5+rand.IntN(11)))
 			msg := "The server has as many live connections as it can hold; it will retry shortly."
-			if refused == limit.ClientFull {
+			switch refused {
+			case limit.ClientFull:
 				msg = "Your address has too many live connections open; close some tabs or devices and retry."
+			case limit.NetworkFull:
+				msg = "Your network (the addresses around yours) has too many live connections open; close some tabs or devices and retry."
 			}
 			a.writeError(w, r, shared.Errorf(shared.CodeUnavailable, msg))
 			return

@@ -47,15 +47,19 @@ func (a *api) wrongToken(w http.ResponseWriter, r *http.Request, err error) erro
 	if shared.ErrorCode(err) != shared.CodeForbidden {
 		return err
 	}
-	ok, wait := a.modGuesses.Allow(a.proxies.Client(r))
+	ok, wait, network := a.modGuesses.Allow(a.proxies.Client(r))
 	if ok {
 		return err
+	}
+	from := "here"
+	if network != "" {
+		from = "your network (" + network + ")"
 	}
 	secs := max(1, int((wait+time.Second-1)/time.Second))
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	a.metrics.rejected("wrong_tokens")
 	return shared.Errorf(shared.CodeRateLimited,
-		"Too many wrong tokens from here; wait "+plural(secs, "second")+" and try again.")
+		"Too many wrong tokens from "+from+"; wait "+plural(secs, "second")+" and try again.")
 }
 
 // newModGuesses is the limiter for wrong moderator tokens.

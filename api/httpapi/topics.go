@@ -90,6 +90,9 @@ func (a *api) createTopic(w http.ResponseWriter, r *http.Request) {
 	}
 	created, err := a.store.CreateTopic(r.Context(), nt)
 	if err != nil {
+		if code := shared.ErrorCode(err); code == shared.CodeTooManyBoards || code == shared.CodeTooManyTopics {
+			a.metrics.rejected(string(code)) // the operator's sign that a cap is reached
+		}
 		a.writeError(w, r, err)
 		return
 	}

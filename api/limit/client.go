@@ -1,7 +1,8 @@
 // Package limit keeps one client from taking what belongs to all: it tells
-// who the client is (its address, or the one a trusted proxy reports), how
-// fast it may write (a token bucket per client) and how many streams it may
-// hold open (a cap per client and one overall).
+// who the client is (its address, or the one a trusted proxy reports, and
+// for IPv6 the networks around it), how fast it may write (a token bucket
+// per client and per network) and how many streams it may hold open (a cap
+// per client, per network and one overall).
 package limit
 
 import (
@@ -59,18 +60,18 @@ func (ps Proxies) trusts(a netip.Addr) bool {
 // further left were written by the client and could be anything, so they
 // are never believed.
 //
-// IPv6 clients are keyed by their /64: one subscriber line or host gets a
-// whole /64 and could otherwise rotate addresses to escape any limit.
-func (ps Proxies) Client(r *http.Request) string {
+// IPv6 clients are keyed by their /64 and counted in their /56 and /48 as
+// well (see Client).
+func (ps Proxies) Client(r *http.Request) Client {
 	peer := remoteAddr(r.RemoteAddr)
 	if !peer.IsValid() {
-		return r.RemoteAddr // not TCP (a test's pipe): one client
+		return Client{Key: r.RemoteAddr} // not TCP (a test's pipe): one client
 	}
 	client := peer
 	if len(ps) > 0 && ps.trusts(peer) {
 		client = ps.forwarded(r.Header.Values("X-Forwarded-For"), peer)
 	}
-	return key(client)
+	return ClientAt(client)
 }
 
 func (ps Proxies) forwarded(headers []string, peer netip.Addr) netip.Addr {
@@ -104,12 +105,4 @@ func remoteAddr(s string) netip.Addr {
 		return netip.Addr{}
 	}
 	return a.Unmap().WithZone("")
-}
-
-func key(a netip.Addr) string {
-	if a.Is4() {
-		return a.String()
-	}
-	p, _ := a.WithZone("").Prefix(64)
-	return p.String()
 }

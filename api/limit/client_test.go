@@ -2,6 +2,7 @@ package limit
 
 import (
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -13,6 +14,15 @@ func mustProxies(t *testing.T, s string) Proxies {
 		t.Fatalf("ParseProxies(%q): %v", s, err)
 	}
 	return ps
+}
+
+// cl is the client named s: the client at s when it is an address, else
+// a client of that name (limits test keys need not be addresses).
+func cl(s string) Client {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return ClientAt(a)
+	}
+	return Client{Key: s}
 }
 
 func request(remote string, xff ...string) *http.Request {
@@ -170,7 +180,7 @@ func TestClient(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ps := mustProxies(t, tc.trust)
-			if got := ps.Client(request(tc.remote, tc.xff...)); got != tc.want {
+			if got := ps.Client(request(tc.remote, tc.xff...)).Key; got != tc.want {
 				t.Errorf("trust %q, RemoteAddr %q, X-Forwarded-For %q: Client = %q, want %q",
 					tc.trust, tc.remote, tc.xff, got, tc.want)
 			}
@@ -192,7 +202,7 @@ func TestClientIPv6Slash64(t *testing.T) {
 		{a: "[::ffff:1.2.3.4]:1", b: "1.2.3.4:2", same: true},
 		{a: "1.2.3.4:1", b: "1.2.3.5:1", same: false}, // IPv4 is keyed by the whole address
 	} {
-		ka, kb := none.Client(request(tc.a)), none.Client(request(tc.b))
+		ka, kb := none.Client(request(tc.a)).Key, none.Client(request(tc.b)).Key
 		if (ka == kb) != tc.same {
 			t.Errorf("%s → %q, %s → %q; same = %v, want %v", tc.a, ka, tc.b, kb, ka == kb, tc.same)
 		}
@@ -200,9 +210,9 @@ func TestClientIPv6Slash64(t *testing.T) {
 
 	// The same holds for addresses read from X-Forwarded-For.
 	ps := mustProxies(t, "10.0.0.0/8")
-	k1 := ps.Client(request("10.0.0.1:1", "2001:db8:1:2::1"))
-	k2 := ps.Client(request("10.0.0.1:1", "2001:db8:1:2:dead:beef::7"))
-	k3 := ps.Client(request("10.0.0.1:1", "2001:db8:1:3::1"))
+	k1 := ps.Client(request("10.0.0.1:1", "2001:db8:1:2::1")).Key
+	k2 := ps.Client(request("10.0.0.1:1", "2001:db8:1:2:dead:beef::7")).Key
+	k3 := ps.Client(request("10.0.0.1:1", "2001:db8:1:3::1")).Key
 	if k1 != k2 || k1 == k3 {
 		t.Errorf("forwarded IPv6 keys: %q %q %q; want the first two equal and the third different", k1, k2, k3)
 	}
@@ -213,7 +223,7 @@ func TestClientIPv6Slash64(t *testing.T) {
 func TestParseProxiesMappedPrefix(t *testing.T) {
 	for _, trust := range []string{"::ffff:10.0.0.1", "::ffff:10.0.0.1/128", "::ffff:10.0.0.0/104"} {
 		ps := mustProxies(t, trust)
-		if got := ps.Client(request("10.0.0.1:443", "198.51.100.9")); got != "198.51.100.9" {
+		if got := ps.Client(request("10.0.0.1:443", "198.51.100.9")).Key; got != "198.51.100.9" {
 			t.Errorf("--trust-proxy %q: peer 10.0.0.1 not trusted (Client = %q, want 198.51.100.9); parsed as %v",
 				trust, got, ps)
 		}

@@ -14,7 +14,7 @@ func TestNewStreamsOff(t *testing.T) {
 			t.Errorf("NewStreams(%d, %d) = %+v, want nil", tc.max, tc.perClient, s)
 		}
 		for range 1000 {
-			release, refused := s.Acquire("a")
+			release, refused := s.Acquire(cl("a"))
 			if refused != "" || release == nil {
 				t.Fatalf("nil Streams: Acquire = (release nil: %v), %q", release == nil, refused)
 			}
@@ -89,7 +89,7 @@ func TestStreamsCaps(t *testing.T) {
 			var slots []func()
 			for i, st := range tc.steps {
 				if st.acquire != "" {
-					release, refused := s.Acquire(st.acquire)
+					release, refused := s.Acquire(cl(st.acquire))
 					if refused != st.want {
 						t.Fatalf("step %d: Acquire(%q) refused %q, want %q", i, st.acquire, refused, st.want)
 					}
@@ -112,11 +112,11 @@ func TestStreamsCaps(t *testing.T) {
 
 func TestStreamsReleaseTwice(t *testing.T) {
 	s := NewStreams(2, 1)
-	r1, refused := s.Acquire("a")
+	r1, refused := s.Acquire(cl("a"))
 	if refused != "" {
 		t.Fatal(refused)
 	}
-	r2, refused := s.Acquire("b")
+	r2, refused := s.Acquire(cl("b"))
 	if refused != "" {
 		t.Fatal(refused)
 	}
@@ -127,14 +127,14 @@ func TestStreamsReleaseTwice(t *testing.T) {
 		t.Fatalf("after releasing one slot five times Open = %d, want 1", n)
 	}
 	// a's count went to zero, not below: a gets exactly one slot again.
-	if _, refused := s.Acquire("a"); refused != "" {
+	if _, refused := s.Acquire(cl("a")); refused != "" {
 		t.Fatalf("a refused %q after its release", refused)
 	}
-	if _, refused := s.Acquire("a"); refused == "" {
+	if _, refused := s.Acquire(cl("a")); refused == "" {
 		t.Fatal("a got a second slot: a repeated release counted twice")
 	}
 	// b's slot still counts toward the overall cap.
-	if _, refused := s.Acquire("c"); refused != Full {
+	if _, refused := s.Acquire(cl("c")); refused != Full {
 		t.Fatalf("c: refused %q, want %q", refused, Full)
 	}
 	r2()
@@ -154,7 +154,7 @@ func TestStreamsConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for i := range 500 {
 				c := (g*7 + i) % clients
-				release, refused := s.Acquire(fmt.Sprint("c", c))
+				release, refused := s.Acquire(cl(fmt.Sprint("c", c)))
 				switch refused {
 				case "":
 				case Full, ClientFull:
@@ -186,11 +186,11 @@ func TestStreamsConcurrent(t *testing.T) {
 	}
 	// Every slot is free again: the full overall cap can be taken.
 	for i := range max {
-		if _, refused := s.Acquire(fmt.Sprint("c", i%(max/perClient))); refused != "" {
+		if _, refused := s.Acquire(cl(fmt.Sprint("c", i%(max/perClient)))); refused != "" {
 			t.Fatalf("slot %d refused %q after the concurrent run", i, refused)
 		}
 	}
-	if _, refused := s.Acquire("late"); refused != Full {
+	if _, refused := s.Acquire(cl("late")); refused != Full {
 		t.Fatalf("slot %d: refused %q, want %q", max+1, refused, Full)
 	}
 }

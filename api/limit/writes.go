@@ -13,16 +13,17 @@ import (
 const WriteBurst = 10
 
 // Writes is a token bucket per client: perMinute writes a minute, up to
-// WriteBurst at once. It keeps no goroutine: buckets that have refilled
-// are forgotten when the table grows, since a full bucket and a new one
-// behave the same.
+// WriteBurst at once; and one per IPv6 network with a few clients' worth
+// of both (see Client), so rotating through /64s does not escape the
+// limit. It keeps no goroutine: buckets that have refilled are forgotten
+// when the table grows, since a full bucket and a new one behave the same.
 type Writes struct {
 	every rate.Limit
 	burst int
 	now   func() time.Time
 
 	mu      sync.Mutex
-	clients map[string]*rate.Limiter
+	clients map[string]*rate.Limiter // by client and by network
 	sweepAt int
 }
 
@@ -41,27 +42,49 @@ func NewWrites(perMinute int) *Writes {
 	}
 }
 
-// Allow takes one write from the client's bucket. When the bucket is
-// empty it takes nothing and says how long until a write would pass.
-func (w *Writes) Allow(client string) (ok bool, retryAfter time.Duration) {
+// Allow takes one write from each of the client's buckets. When any is
+// empty it takes nothing and says how long until a write would pass, and
+// which network's bucket is empty ("" when it is the client's own).
+func (w *Writes) Allow(c Client) (ok bool, retryAfter time.Duration, network string) {
 	if w == nil {
-		return true, 0
+		return true, 0, ""
 	}
+	scopes := c.scopes()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	now := w.now() // under the lock, so the buckets see time in order
-	lim := w.clients[client]
+	taken := make([]*rate.Reservation, len(scopes))
+	refused := -1 // the narrowest empty bucket, which the refusal names
+	for i, sc := range scopes {
+		taken[i] = w.bucket(sc, now).ReserveN(now, 1)
+		if d := taken[i].DelayFrom(now); d > 0 {
+			retryAfter = max(retryAfter, d) // the longest wait passes every bucket
+			if refused < 0 {
+				refused = i
+			}
+		}
+	}
+	if refused < 0 {
+		return true, 0, ""
+	}
+	for _, r := range taken {
+		r.CancelAt(now)
+	}
+	if refused > 0 {
+		network = scopes[refused].key
+	}
+	return false, retryAfter, network
+}
+
+// bucket is sc's bucket, made full when it has none.
+func (w *Writes) bucket(sc scope, now time.Time) *rate.Limiter {
+	lim := w.clients[sc.key]
 	if lim == nil {
 		w.sweep(now)
-		lim = rate.NewLimiter(w.every, w.burst)
-		w.clients[client] = lim
+		lim = rate.NewLimiter(w.every*rate.Limit(sc.share), w.burst*sc.share)
+		w.clients[sc.key] = lim
 	}
-	r := lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return false, d
-	}
-	return true, 0
+	return lim
 }
 
 // sweep forgets full buckets once the table reaches sweepAt, then lets it
@@ -71,7 +94,7 @@ func (w *Writes) sweep(now time.Time) {
 		return
 	}
 	for c, lim := range w.clients {
-		if lim.TokensAt(now) >= float64(w.burst) {
+		if lim.TokensAt(now) >= float64(lim.Burst()) {
 			delete(w.clients, c)
 		}
 	}

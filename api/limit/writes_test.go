@@ -41,7 +41,7 @@ func fakeWrites(t *testing.T, perMinute int) (*Writes, *fakeClock) {
 func spend(t *testing.T, w *Writes, client string, n int) {
 	t.Helper()
 	for i := range n {
-		if ok, wait := w.Allow(client); !ok {
+		if ok, wait, _ := w.Allow(cl(client)); !ok {
 			t.Fatalf("%s: write %d of %d refused (retry after %v)", client, i+1, n, wait)
 		}
 	}
@@ -50,7 +50,7 @@ func spend(t *testing.T, w *Writes, client string, n int) {
 // refused fails unless Allow refuses, and returns the wait it gives.
 func refused(t *testing.T, w *Writes, client string) time.Duration {
 	t.Helper()
-	ok, wait := w.Allow(client)
+	ok, wait, _ := w.Allow(cl(client))
 	if ok {
 		t.Fatalf("%s: write allowed, want refused", client)
 	}
@@ -67,7 +67,7 @@ func TestNewWritesOff(t *testing.T) {
 			t.Errorf("NewWrites(%d) = %+v, want nil", perMinute, w)
 		}
 		for range 1000 {
-			if ok, wait := w.Allow("a"); !ok || wait != 0 {
+			if ok, wait, _ := w.Allow(cl("a")); !ok || wait != 0 {
 				t.Fatalf("nil Writes: Allow = %v, %v; want true, 0", ok, wait)
 			}
 		}
@@ -126,7 +126,7 @@ func TestWritesRetryAfterIsEnough(t *testing.T) {
 			for i := range 5 {
 				wait := refused(t, w, "a")
 				clock.advance(wait)
-				if ok, again := w.Allow("a"); !ok {
+				if ok, again, _ := w.Allow(cl("a")); !ok {
 					t.Fatalf("round %d: waited the %v Allow asked for, still refused (retry after %v)", i, wait, again)
 				}
 			}
@@ -184,7 +184,7 @@ func TestWritesSteadyRate(t *testing.T) {
 			const step, span = 50 * time.Millisecond, 10 * time.Minute
 			for elapsed := time.Duration(0); elapsed < span; elapsed += step {
 				for {
-					ok, _ := w.Allow("a")
+					ok, _, _ := w.Allow(cl("a"))
 					if !ok {
 						break
 					}
@@ -291,7 +291,7 @@ func TestWritesConcurrent(t *testing.T) {
 			wg.Go(func() {
 				for i := range calls {
 					c := (g + i) % clients
-					if ok, wait := w.Allow(fmt.Sprintf("c%d", c)); ok {
+					if ok, wait, _ := w.Allow(cl(fmt.Sprintf("c%d", c))); ok {
 						allowed[c].Add(1)
 					} else if wait <= 0 {
 						t.Errorf("refused with retryAfter %v", wait)
@@ -315,8 +315,8 @@ func TestWritesConcurrent(t *testing.T) {
 		for g := range 8 {
 			wg.Go(func() {
 				for i := range 1000 {
-					w.Allow(fmt.Sprintf("g%d-%d", g, i))
-					w.Allow("shared")
+					w.Allow(cl(fmt.Sprintf("g%d-%d", g, i)))
+					w.Allow(cl("shared"))
 					clock.advance(10 * time.Millisecond)
 				}
 			})
@@ -341,7 +341,7 @@ func TestWritesConcurrent(t *testing.T) {
 		for range 16 {
 			wg.Go(func() {
 				for range 100 {
-					if ok, _ := w.Allow("one"); ok {
+					if ok, _, _ := w.Allow(cl("one")); ok {
 						allowed.Add(1)
 					}
 				}

@@ -481,7 +481,7 @@ func startChild(ctx context.Context, bin string, log io.Writer) (*child, error) 
 	}
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", "sqlite:"+filepath.Join(dir, "bench.db"),
 		"--rate-limit", "0", "--max-streams", "0", "--max-streams-per-client", "0", "--max-topics-per-board", "0",
-		"--log-level", "info")
+		"--max-topics", "0", "--max-boards", "0", "--log-level", "info")
 	// Settings from this shell's KAIRAN_* variables would make runs
 	// differ; the flags above are the whole configuration.
 	for _, kv := range os.Environ() {

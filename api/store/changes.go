@@ -16,28 +16,43 @@ import (
 // counter's row lock is what makes seq order equal commit order, and taking
 // it late keeps that serialised section short.
 func (s *Store) appendChange(ctx context.Context, tx bun.Tx, kind shared.ChangeKind, topic shared.Topic) (shared.Change, error) {
+	change, _, err := s.appendCounted(ctx, tx, kind, topic)
+	return change, err
+}
+
+// appendCounted is appendChange that also keeps the tallies of what the
+// log says exists (growth.go) and returns them as they stand after it.
+func (s *Store) appendCounted(ctx context.Context, tx bun.Tx, kind shared.ChangeKind, topic shared.Topic) (shared.Change, tally, error) {
 	var seq int64
-	if err := tx.NewUpdate().Model((*counterRow)(nil)).Set("last = last + 1").
-		Where("id = 1").Returning("last").Scan(ctx, &seq); err != nil {
-		return shared.Change{}, fmt.Errorf("store: allocate seq: %w", err)
+	var t tally
+	grow := growth(kind)
+	if err := tx.NewUpdate().Model((*counterRow)(nil)).Set("last = last + 1").Set("topics = topics + ?", grow).
+		Where("id = 1").Returning("last, topics").Scan(ctx, &seq, &t.topics); err != nil {
+		return shared.Change{}, t, fmt.Errorf("store: allocate seq: %w", err)
+	}
+	if grow != 0 {
+		var err error
+		if t.newBoard, err = countBoard(ctx, tx, topic.Board, grow); err != nil {
+			return shared.Change{}, t, err
+		}
 	}
 	payload, err := json.Marshal(topic)
 	if err != nil {
-		return shared.Change{}, fmt.Errorf("store: encode change: %w", err)
+		return shared.Change{}, t, fmt.Errorf("store: encode change: %w", err)
 	}
 	row := &changeRow{Seq: seq, Board: topic.Board, Kind: string(kind), TopicID: topic.ID,
 		Topic: string(payload), CreatedAt: s.now()}
 	if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
-		return shared.Change{}, fmt.Errorf("store: insert change: %w", err)
+		return shared.Change{}, t, fmt.Errorf("store: insert change: %w", err)
 	}
 	if s.dialect == Postgres {
 		// Delivered only if and when this transaction commits: a wake-up
 		// for every replica's hub, which then reads the log.
 		if _, err := tx.ExecContext(ctx, "SELECT pg_notify(?, ?)", NotifyChannel, strconv.FormatInt(seq, 10)); err != nil {
-			return shared.Change{}, fmt.Errorf("store: notify: %w", err)
+			return shared.Change{}, t, fmt.Errorf("store: notify: %w", err)
 		}
 	}
-	return shared.Change{Cursor: s.cursor(seq), Board: topic.Board, Kind: kind, Topic: topic}, nil
+	return shared.Change{Cursor: s.cursor(seq), Board: topic.Board, Kind: kind, Topic: topic}, t, nil
 }
 
 // Head is the seq of the newest committed change (0 for a new database).

@@ -20,6 +20,8 @@ type counterRow struct {
 	bun.BaseModel `bun:"table:change_counter"`
 	ID            int   `bun:"id,pk"`
 	Last          int64 `bun:"last,notnull"`
+	// Topics is how many topics exist (growth.go).
+	Topics int64 `bun:"topics,notnull"`
 }
 
 type topicRow struct {

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"time"
 
@@ -41,6 +42,11 @@ type Options struct {
 	// database so deletes still work on a full disk (disk.go); 0 means
 	// DefaultDiskReserve.
 	DiskReserve int64
+	// MaxTopics caps the topics of all boards together and MaxBoards the
+	// boards that have topics: a post beyond either is refused
+	// (growth.go). 0 is no cap.
+	MaxTopics int
+	MaxBoards int
 }
 
 // Store is kairan's database. On SQLite, writes go through one writer
@@ -57,6 +63,8 @@ type Store struct {
 	secret  []byte
 	// maxTopics is Options.MaxTopicsPerBoard.
 	maxTopics int
+	// maxTotal and maxBoards are Options.MaxTopics and MaxBoards.
+	maxTotal, maxBoards int
 	// batch group-commits SQLite writes (nil on PostgreSQL).
 	batch *batcher
 	// disk is the SQLite disk reserve (nil on PostgreSQL).
@@ -91,7 +99,7 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{dialect: opt.Dialect, writer: writer, reader: reader, log: opt.Logger, Now: time.Now,
-		maxTopics: opt.MaxTopicsPerBoard}
+		maxTopics: opt.MaxTopicsPerBoard, maxTotal: opt.MaxTopics, maxBoards: opt.MaxBoards}
 	if err := s.migrate(ctx, opt.Dialect); err != nil {
 		s.Close()
 		return nil, err
@@ -174,8 +182,13 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Epoch() string { return s.epoch }
 
 func (s *Store) migrate(ctx context.Context, dialect Dialect) error {
+	return s.migrateFrom(ctx, dialect, migrations.FS)
+}
+
+// migrateFrom runs the migrations in fsys (tests start from older ones).
+func (s *Store) migrateFrom(ctx context.Context, dialect Dialect, fsys fs.FS) error {
 	ms := migrate.NewMigrations()
-	if err := ms.Discover(migrations.FS); err != nil {
+	if err := ms.Discover(fsys); err != nil {
 		return fmt.Errorf("store: discover migrations: %w", err)
 	}
 	timestamp := "TIMESTAMP"

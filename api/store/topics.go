@@ -94,8 +94,11 @@ func (s *Store) createTopic(ctx context.Context, in NewTopic) (Created, error) {
 		// The created change comes last, so its seq is the transaction's
 		// highest: waking the feed with it covers the deletes too.
 		topic := row.topic()
-		change, err := s.appendChange(ctx, tx, shared.ChangeCreated, topic)
+		change, t, err := s.appendCounted(ctx, tx, shared.ChangeCreated, topic)
 		if err != nil {
+			return err
+		}
+		if err := s.checkGrowth(ctx, tx, in.Board, t); err != nil {
 			return err
 		}
 		out.CreatedTopic = shared.CreatedTopic{Topic: topic, OwnerToken: token}

@@ -201,6 +201,8 @@ func TestTransientClassifiesEveryErrorCode(t *testing.T) {
 		shared.CodeBlocked:               false,
 		shared.CodeMethodNotAllowed:      false,
 		shared.CodeUnknownHost:           false,
+		shared.CodeTooManyBoards:         false,
+		shared.CodeTooManyTopics:         false,
 	}
 	// Every code the wire contract declares is classified here: a new code
 	// must be decided on, not fall to "not transient" by accident.

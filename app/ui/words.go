@@ -111,6 +111,8 @@ var japanese = &words{
 		shared.CodeUnauthorized:        "この操作には鍵が必要です。",
 		shared.CodeNotFound:            "そのトピックはもうありません。",
 		shared.CodeBlocked:             "使えない言葉が含まれています。",
+		shared.CodeTooManyBoards:       "このサーバーでは掲示板をこれ以上増やせません。すでにトピックのある掲示板に書き込んでください。",
+		shared.CodeTooManyTopics:       "このサーバーはトピック数の上限に達しているため、保存されませんでした。控えを取り、古いトピックが削除されてからもう一度どうぞ。",
 		shared.CodeRateLimited:         "書き込みが速すぎます。少し待ってからもう一度どうぞ。",
 		shared.CodeUnavailable:         "サーバーが一時的に使えません。少し待ってからもう一度どうぞ。",
 		shared.CodeNetwork:             "サーバーに接続できません。接続を確かめてもう一度どうぞ。",
