@@ -78,3 +78,43 @@ func TestBrowserHostileTextUnderCSP(t *testing.T) {
 		t.Fatalf("violations %q, want the injected script's", v)
 	}
 }
+
+// TestBrowserNamesAreIsolated: a right-to-left name cannot reorder what
+// follows it (names are <bdi>, unicode-bidi: isolate), an emoji sequence
+// with zero-width joiners is kept whole, and a name with a direction
+// override is refused in the form with the server's own rule, before
+// anything is queued.
+func TestBrowserNamesAreIsolated(t *testing.T) {
+	ctx := bt.New(t)
+	m := startServer(t)
+	const slow = 60 * time.Second
+	c := &client.Client{Base: m.URL()}
+	for _, in := range []shared.CreateTopic{
+		{Author: "ليلى", Comment: "مرحبا! a reply in Arabic, then English"},
+		{Author: "👩‍💻 Aiko", Comment: "コードを書いています 🧑🏽‍🚒"},
+		{Author: "Tom", Comment: "plain"},
+	} {
+		if _, err := c.Post(context.Background(), "names", in, ""); err != nil {
+			t.Fatalf("post by %q: %v", in.Author, err)
+		}
+	}
+	bt.Do(t, ctx, slow, "open the board", chromedp.EmulateViewport(360, 740), chromedp.Navigate(m.URL()+"/b/names"))
+	bt.Until(t, ctx, slow, "the three topics", `document.querySelectorAll("#topics .topic:not(.pending)").length === 3`)
+	got := bt.Within(t, ctx, 5*time.Second, "read the names", chromedp.Evaluate[string](
+		`[...document.querySelectorAll("#topics .author")].map(e => e.tagName + ":" + getComputedStyle(e).unicodeBidi + ":" + e.textContent).join("|")`))
+	if want := "BDI:isolate:Tom|BDI:isolate:👩‍💻 Aiko|BDI:isolate:ليلى"; got != want {
+		t.Fatalf("names shown as %q, want %q", got, want)
+	}
+	screenshot(t, ctx, "board-names-phone.png")
+
+	bt.Do(t, ctx, 10*time.Second, "post as a spoofed name",
+		typeInto("#author", "admin\u202Etxt.exe"),
+		typeInto("#comment", "hello"),
+		chromedp.Click(chromedp.ID("post-button")),
+	)
+	bt.Until(t, ctx, 10*time.Second, "the refusal", `document.getElementById("error")?.textContent.includes("U+202E")`)
+	if n := bt.Within(t, ctx, 5*time.Second, "count pending", chromedp.Evaluate[int](
+		`document.querySelectorAll("#topics .topic.pending").length`)); n != 0 {
+		t.Fatalf("%d posts queued with a refused name", n)
+	}
+}

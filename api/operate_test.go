@@ -137,3 +137,26 @@ func TestSnapshotsAreCompressed(t *testing.T) {
 		t.Fatal("gzip;q=0 got gzip")
 	}
 }
+
+// The metrics and profiler listeners on loopback answer only requests
+// naming localhost or a loopback address: a DNS-rebinding page cannot read
+// them through the browser.
+func TestLoopbackListenersRefuseOtherHosts(t *testing.T) {
+	m := startServer(t, func(c *config.Config) { c.MetricsAddr, c.PprofAddr = "127.0.0.1:0", "127.0.0.1:0" })
+	for _, base := range []string{"http://" + m.metricsAddr() + "/metrics", m.pprofURL() + "/debug/pprof/"} {
+		for host, want := range map[string]int{"": 200, "localhost": 200, "127.0.0.1": 200, "evil.example": 421, "127.0.0.1.evil.example": 421} {
+			req, _ := http.NewRequest("GET", base, nil)
+			if host != "" {
+				req.Host = host
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("GET %s with Host %q = %d, want %d", base, host, resp.StatusCode, want)
+			}
+		}
+	}
+}

@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +51,7 @@ type Main struct {
 	stopPprof     func()
 	stopMetrics   func()
 	metricsLn     net.Listener
+	pprofLn       net.Listener
 	stopBoards    func()
 	closeOnce     sync.Once
 	closeErr      error
@@ -153,6 +156,7 @@ func (m *Main) Open(ctx context.Context) error {
 		"epoch", m.store.Epoch(), "version", version, "moderation", modToken != "",
 		"blocklist", blocked.Len(), "rate_limit", m.Config.RateLimit, "max_topics_per_board", m.Config.MaxTopicsPerBoard,
 		"max_topics", m.Config.MaxTopics, "max_boards", m.Config.MaxBoards)
+	m.warnIfFull(ctx)
 	return nil
 }
 
@@ -199,13 +203,15 @@ func (m *Main) pruneHistory() (stop func()) {
 		tick := time.NewTicker(time.Minute)
 		defer tick.Stop()
 		for {
+			// During a storage outage (a 503 error) pruning waits: the
+			// outage is logged once where it is found, not every minute.
 			if through, err := m.store.PruneHistory(ctx, m.Config.History, m.Config.HistoryAge); err != nil && ctx.Err() == nil {
-				m.Logger.Warn("prune change log", "err", err)
+				m.Logger.Log(ctx, pruneLevel(err), "prune change log", "err", err)
 			} else if err == nil {
 				m.Logger.Debug("change log pruned", "through", through)
 			}
 			if n, err := m.store.PruneIdempotency(ctx, m.Config.IdempotencyTTL); err != nil && ctx.Err() == nil {
-				m.Logger.Warn("prune idempotency keys", "err", err)
+				m.Logger.Log(ctx, pruneLevel(err), "prune idempotency keys", "err", err)
 			} else if n > 0 {
 				m.Logger.Debug("idempotency keys expired", "count", n)
 			}
@@ -217,6 +223,32 @@ func (m *Main) pruneHistory() (stop func()) {
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+// warnIfFull says at start when the database already holds what a cap
+// allows (an upgrade to a release with caps, or a cap lowered): posts, or
+// new boards, are refused from the first request.
+func (m *Main) warnIfFull(ctx context.Context) {
+	topics, boards, err := m.store.Usage(ctx)
+	if err != nil {
+		return
+	}
+	if m.Config.MaxTopics > 0 && topics >= int64(m.Config.MaxTopics) {
+		m.Logger.Warn("the database holds --max-topics topics already: every new post is refused (too_many_topics) until topics are deleted or the cap is raised",
+			"topics", topics, "max_topics", m.Config.MaxTopics)
+	}
+	if m.Config.MaxBoards > 0 && boards >= int64(m.Config.MaxBoards) {
+		m.Logger.Warn("the database holds --max-boards boards already: a post that would start a new board is refused (too_many_boards)",
+			"boards", boards, "max_boards", m.Config.MaxBoards)
+	}
+}
+
+// pruneLevel is warn for a failure, debug for a storage outage.
+func pruneLevel(err error) slog.Level {
+	if shared.ErrorCode(err) == shared.CodeUnavailable {
+		return slog.LevelDebug
+	}
+	return slog.LevelWarn
 }
 
 // redact hides the password of a postgres:// URL for the log.
@@ -238,13 +270,14 @@ func (m *Main) servePprof() (stop func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("--pprof-addr: %w", err)
 	}
+	m.pprofLn = ln
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: loopbackHosts(mux), ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Serve(ln) }()
 	m.Logger.Info("profiler serving", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
@@ -264,7 +297,11 @@ func (m *Main) serveMetrics(metrics *httpapi.Metrics) (stop func(), err error) {
 	m.metricsLn = ln
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	var h http.Handler = mux
+	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && ap.Addr().IsLoopback() {
+		h = loopbackHosts(mux)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Serve(ln) }()
 	m.Logger.Info("metrics serving", "url", "http://"+ln.Addr().String()+"/metrics")
@@ -277,6 +314,33 @@ func (m *Main) metricsAddr() string {
 		return ""
 	}
 	return m.metricsLn.Addr().String()
+}
+
+// pprofURL is where --pprof-addr listens ("" when it is not set).
+func (m *Main) pprofURL() string {
+	if m.pprofLn == nil {
+		return ""
+	}
+	return "http://" + m.pprofLn.Addr().String()
+}
+
+// loopbackHosts guards a listener on loopback (the profiler, metrics)
+// against DNS rebinding: a page whose name now points at 127.0.0.1 could
+// otherwise read heap profiles from the browser. Only requests naming
+// localhost or a loopback address are answered.
+func loopbackHosts(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+		if a, err := netip.ParseAddr(host); !strings.EqualFold(host, "localhost") && (err != nil || !a.IsLoopback()) {
+			http.Error(w, "421 misdirected request: this listener answers only localhost and loopback addresses", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Reload re-reads what may change while serving: the blocklist file. On an

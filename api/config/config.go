@@ -106,9 +106,8 @@ func Default() Config {
 		MaxStreamsPerClient: 100,
 		MaxTopicsPerBoard:   1000,
 		// A 1 GB VPS: posts of 2,000 four-byte characters take ~8.7 KB
-		// each on SQLite, so 30,000 of them ~260 MB, plus the history and
-		// its idempotency keys (~220 MB at --history 10000); ordinary
-		// posts take under 1 KB. Boards cost only their topics; 1,000 is
+		// each on SQLite, so 30,000 of them ~260 MB, plus the history
+		// (~130 MB at --history 10000); ordinary posts take under 1 KB. Boards cost only their topics; 1,000 is
 		// room for any community and bounds the count a new board makes.
 		MaxTopics:   30000,
 		MaxBoards:   1000,

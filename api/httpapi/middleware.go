@@ -76,8 +76,11 @@ func (a *api) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
+// slogLevel is warn for the server's failures. A 503 is not one: it is a
+// refusal (stream caps, shutting down) or a storage outage, which the
+// store and the hub log once when it begins, not once per request.
 func slogLevel(status int) slog.Level {
-	if status >= 500 {
+	if status >= 500 && status != http.StatusServiceUnavailable {
 		return slog.LevelWarn
 	}
 	return slog.LevelDebug

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -136,9 +137,40 @@ func TestIdempotencyKeysMigrateToHashes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// More than a page of rows, and one past the default TTL.
+	tx, err := old.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1500 {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO idempotency_keys (board, key, topic_id, author, comment, created_at) VALUES (?, ?, 1, 'a', 'c', ?)",
+			fmt.Sprintf("b%d", i%7), fmt.Sprintf("bulk-key-0123456789abcdef-%04d", i), created); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO idempotency_keys (board, key, topic_id, author, comment, created_at) VALUES ('lobby', 'expired-key-0123456789abcdef', 1, 'a', 'c', ?)",
+		created.Add(-30*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
 	old.Close()
 
 	s := mustOpen(t, target)
+	var n int
+	if err := s.reader.NewRaw("SELECT COUNT(*) FROM idempotency_keys").Scan(ctx, &n); err != nil || n != 1501 {
+		t.Fatalf("%d keys after the migration (%v), want 1,501 (the expired one dropped)", n, err)
+	}
+	bulk := NewTopic{Board: "b2", Author: "a", Comment: "c", IdempotencyKey: "bulk-key-0123456789abcdef-1402"}
+	if again, err := s.CreateTopic(ctx, bulk); err != nil || !again.Replayed {
+		t.Fatalf("a key from the second page = %+v, %v", again, err)
+	}
+	// Run again (a crash between its commit and its record): nothing to do.
+	mig := hashIdempotencyKeys("TIMESTAMP")
+	if err := mig.Up(ctx, migrate.NewMigrator(s.writer, migrate.NewMigrations()), &mig); err != nil {
+		t.Fatalf("the migration run twice: %v", err)
+	}
 	in := NewTopic{Board: "lobby", Author: "Aiko", Comment: "kept in the clear", IdempotencyKey: "legacy-key-0123456789abcdef"}
 	again, err := s.CreateTopic(ctx, in)
 	if err != nil || !again.Replayed || again.Topic.ID != 1 || !again.Topic.CreatedAt.Equal(created) ||
@@ -149,7 +181,7 @@ func TestIdempotencyKeysMigrateToHashes(t *testing.T) {
 	_, err = s.CreateTopic(ctx, in)
 	wantCode(t, err, shared.CodeIdempotencyMismatch)
 	var cols []map[string]any
-	if err := s.reader.NewRaw("SELECT * FROM idempotency_keys").Scan(ctx, &cols); err != nil || len(cols) != 1 {
+	if err := s.reader.NewRaw("SELECT * FROM idempotency_keys WHERE board = 'lobby'").Scan(ctx, &cols); err != nil || len(cols) != 1 {
 		t.Fatalf("rows %v, %v", cols, err)
 	}
 	for col, v := range cols[0] {
