@@ -76,7 +76,7 @@ func TestFarBehindResumesStayBounded(t *testing.T) {
 		}
 		// Each stream is handed to its own goroutines once subscribed;
 		// then its writes block until the write deadline ends it.
-		srv.waitMetric(t, `kairan_http_requests_total{method="GET",route="GET /api/boards/{board}/events",status="200"}`,
+		srv.waitMetric(t, `kairan_http_requests_total{code="200",method="get",route="GET /api/boards/{board}/events"}`,
 			func(v float64) bool { return v >= farClients+1 })
 		srv.waitMetric(t, "kairan_sse_subscribers", func(v float64) bool { return v == 0 })
 		srv.wantGrowth(t, start, before)
