@@ -35,6 +35,11 @@ var servingLine = regexp.MustCompile(`msg="kairan serving" url=(\S+)`)
 // Its log goes to log, prefixed, except the INFO lines (start-up and
 // dropped-subscriber notices: the run counts drops from /metrics).
 func StartServer(ctx context.Context, bin string, log io.Writer) (*Child, error) {
+	// Absolute: the server runs in its temporary directory.
+	bin, err := filepath.Abs(bin)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("the server binary: %w (build it with `go tool task build`, or pass --server)", err)
 	}
