@@ -14,15 +14,12 @@ import (
 	"syscall"
 
 	"github.com/kairan/kairan/api/config"
-	"github.com/kairan/kairan/api/load"
 )
 
 const usage = `kairan: a live topic board.
 
 Usage:
   kairan serve [flags]   serve the board (kairan serve -h lists the flags)
-  kairan load [flags]    drive a server on this machine with subscribers and posts, and report
-  kairan bench [flags]   run the standard load set against fresh servers and print one table
   kairan version         print the version and commit (also --version)
   kairan help            show this text
 `
@@ -47,13 +44,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, versionLine())
 		return 0
-	case "load":
-		return load.Main(ctx, args[1:], stdout, stderr)
-	case "bench":
-		return load.Bench(ctx, args[1:], stdout, stderr)
 	}
 	if args[0] != "serve" {
 		fmt.Fprintf(stderr, "kairan: unknown command %q\n\n%s", args[0], usage)
+		if args[0] == "load" || args[0] == "bench" {
+			// Moved out of the product (DESIGN.md section 5).
+			fmt.Fprintf(stderr, "\n%s is now a command of its own: go tool task bench, or bin/kairan-load %s\n", args[0], args[0])
+		}
 		return 2
 	}
 	cfg, err := config.Load(args[1:], getenv, stderr)

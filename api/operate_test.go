@@ -57,6 +57,18 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// bin/kairan only serves: the load tool is a command of its own, and the
+// old subcommands say where it went.
+func TestServerHasNoLoadCommands(t *testing.T) {
+	for _, arg := range []string{"load", "bench"} {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), []string{arg}, func(string) string { return "" }, &out, &errOut)
+		if code != 2 || !strings.Contains(errOut.String(), "bin/kairan-load "+arg) {
+			t.Errorf("kairan %s: exit %d, stderr %q; want 2 and a pointer to kairan-load", arg, code, errOut.String())
+		}
+	}
+}
+
 // --log-format json writes one JSON object per line, with the usual keys,
 // so a collector needs no parser of its own.
 func TestJSONLogs(t *testing.T) {

@@ -18,6 +18,7 @@ type Topic struct {
 // Snapshot is a board's newest topics (newest first) and the cursor from
 // which changes after the snapshot can be followed.
 type Snapshot struct {
+	Seq    int64   `json:"-"` // Cursor's position, as in Change
 	Board  string  `json:"board"`
 	Cursor string  `json:"cursor"`
 	Topics []Topic `json:"topics"`
@@ -36,6 +37,10 @@ const (
 // Change is one entry of the change log as clients see it. For a deletion
 // Topic carries at least ID and Board.
 type Change struct {
+	// Seq is Cursor's position in the change log, kept beside it inside
+	// the server so nothing parses it back out of the string. It is not
+	// on the wire (the cursor is, DESIGN.md section 3).
+	Seq    int64      `json:"-"`
 	Cursor string     `json:"cursor"`
 	Board  string     `json:"board"`
 	Kind   ChangeKind `json:"kind"`

@@ -207,7 +207,6 @@ func bearer(r *http.Request) string {
 // subscriber must never see a change that could still roll back).
 func (a *api) published(c shared.Change) {
 	if a.feed != nil {
-		cur, _ := shared.ParseCursor(c.Cursor)
-		a.feed.Notify(cur.Seq)
+		a.feed.Notify(c.Seq)
 	}
 }

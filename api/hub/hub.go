@@ -105,9 +105,15 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	return h, nil
 }
 
-// Notify wakes the hub after a commit. It never blocks: wake-ups coalesce,
-// and one read picks up every change committed since the last.
+// Notify wakes the hub after the commit of seq (0: a commit of unknown
+// seq, such as another replica's). It never blocks: wake-ups coalesce,
+// and one read picks up every change committed since the last, so a seq
+// the hub has already fanned out needs no wake-up (under a burst of
+// writes, most commits land in a read another one started).
 func (h *Hub) Notify(seq int64) {
+	if seq > 0 && seq <= h.Last() {
+		return
+	}
 	select {
 	case h.wake <- struct{}{}:
 	default:
@@ -209,7 +215,7 @@ func (h *Hub) fanOut(changes []shared.Change) {
 	// Encode outside the lock, once per change for all its subscribers.
 	events := make([]event, len(changes))
 	for i, c := range changes {
-		events[i] = event{change: c, seq: seqOf(c.Cursor), json: encode(c)}
+		events[i] = event{change: c, seq: c.Seq, json: encode(c)}
 	}
 	h.mu.Lock()
 	for i := range events {

@@ -58,7 +58,7 @@ func (s *Subscription) start(ctx context.Context, cursor string) error {
 	if err != nil {
 		return err
 	}
-	at := seqOf(snap.Cursor)
+	at := snap.Seq
 	s.seq.Store(at)
 	s.read, s.upTo = at, at
 	s.first = &Batch{Reset: &snap}
@@ -97,10 +97,10 @@ func (s *Subscription) replay(ctx context.Context) (Batch, error) {
 		if len(page) < h.cfg.ReplayPage {
 			s.read = s.upTo
 		} else {
-			s.read = seqOf(page[len(page)-1].Cursor)
+			s.read = page[len(page)-1].Seq
 		}
 		if len(page) > 0 {
-			s.seq.Store(seqOf(page[len(page)-1].Cursor))
+			s.seq.Store(page[len(page)-1].Seq)
 			return Batch{Changes: page}, nil
 		}
 	}

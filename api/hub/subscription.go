@@ -198,8 +198,3 @@ func (s *Subscription) end(err error) {
 		close(s.ended)
 	})
 }
-
-func seqOf(cursor string) int64 {
-	c, _ := shared.ParseCursor(cursor)
-	return c.Seq
-}

@@ -52,7 +52,7 @@ func (s *Store) appendCounted(ctx context.Context, tx bun.Tx, kind shared.Change
 			return shared.Change{}, t, fmt.Errorf("store: notify: %w", err)
 		}
 	}
-	return shared.Change{Cursor: s.cursor(seq), Board: topic.Board, Kind: kind, Topic: topic}, t, nil
+	return shared.Change{Seq: seq, Cursor: s.cursor(seq), Board: topic.Board, Kind: kind, Topic: topic}, t, nil
 }
 
 // Head is the seq of the newest committed change (0 for a new database).
@@ -93,7 +93,7 @@ func (s *Store) toChanges(rows []changeRow) ([]shared.Change, error) {
 		if err := json.Unmarshal([]byte(r.Topic), &topic); err != nil {
 			return nil, fmt.Errorf("store: decode change %d: %w", r.Seq, err)
 		}
-		changes = append(changes, shared.Change{Cursor: s.cursor(r.Seq), Board: r.Board,
+		changes = append(changes, shared.Change{Seq: r.Seq, Cursor: s.cursor(r.Seq), Board: r.Board,
 			Kind: shared.ChangeKind(r.Kind), Topic: topic})
 	}
 	return changes, nil

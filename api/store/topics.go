@@ -277,7 +277,7 @@ func (s *Store) page(ctx context.Context, board string, before int64, limit int)
 		if err := q.Order("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
 			return fmt.Errorf("store: read topics: %w", err)
 		}
-		snap.Cursor = shared.Cursor{Epoch: s.epoch, Seq: head}.String()
+		snap.Seq, snap.Cursor = head, s.cursor(head)
 		for i := range rows {
 			snap.Topics = append(snap.Topics, rows[i].topic())
 		}

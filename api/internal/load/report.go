@@ -31,7 +31,8 @@ type Report struct {
 	Delivery Delivery         `json:"delivery"`
 	Latency  Latency          `json:"latency"`
 	Idle     Idle             `json:"per_client"`
-	Server   *Server          `json:"server,omitempty"` // only with --pid
+	Server   *Server          `json:"server,omitempty"`         // only with --pid
+	Metrics  *ServerMetrics   `json:"server_metrics,omitempty"` // when /metrics answered
 	// LoadCPUSeconds is this process's CPU in the window: the clients
 	// share the machine with the server.
 	LoadCPUSeconds float64  `json:"load_tool_cpu_s"`
@@ -236,7 +237,7 @@ func (r *Report) fillIdle(clients []*client, meters []meterState, end time.Time)
 func (r *Report) WriteText(out io.Writer) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	p := func(format string, args ...any) { fmt.Fprintf(tw, format+"\n", args...) }
-	p("kairan load\t%s board %s", r.URL, r.Board)
+	p("kairan-load load\t%s board %s", r.URL, r.Board)
 	p("subscribers\t%d SSE + %d long poll (wait %d s): %d ready in %.2f s", r.SSE, r.Poll, r.PollWait, r.Ready, r.ConnectSeconds)
 	p("window\t%.1f s: writes %.1f s, settle %.1f s", r.WindowSeconds, r.WriteSeconds, r.SettleSeconds)
 	wr := r.Writes
@@ -312,6 +313,10 @@ func (r *Report) WriteText(out io.Writer) error {
 			perSub = fmt.Sprintf(" (%+.1f KiB per subscriber)", s.RSSPerSubscriber/1024)
 		}
 		p("server RSS\t%s before, %s connected%s, %s end, %s peak", mib(s.RSSBefore), mib(s.RSSConnected), perSub, mib(s.RSSEnd), mib(s.RSSPeak))
+	}
+	if m := r.Metrics; m != nil {
+		p("server /metrics\t%.0f SSE streams and %.0f long polls waiting once ready; %.0f changes published, %.0f events delivered, %.0f slow subscribers dropped, %.0f 5xx answers",
+			m.SSESubscribers, m.LongPollWaiters, m.Published, m.Delivered, m.Dropped, m.ServerErrors)
 	}
 	p("load tool\tCPU %.2f s in the window; open-file limit %d", r.LoadCPUSeconds, r.FileLimit)
 	for _, n := range r.Notes {

@@ -4,9 +4,9 @@
 // transport, missed and duplicated deliveries, the cost of an idle client,
 // write throughput, and the server's CPU and memory (read from /proc).
 //
-// It backs two subcommands: `kairan load` (one configurable run, see
-// Main) and `kairan bench` (the standard set against fresh servers, see
-// Bench). It only ever connects to loopback.
+// It backs the two subcommands of api/cmd/kairan-load: `load` (one
+// configurable run, see Run) and `bench` (the standard set against fresh
+// servers, see Bench). It only ever connects to loopback.
 package load
 
 import (
@@ -36,6 +36,10 @@ const (
 type Options struct {
 	URL   string // the server's base URL, loopback only (default http://127.0.0.1:8080)
 	Board string // default "load"
+	// WriteURL, when set, takes the posts and deletes while subscribers
+	// follow URL: another replica on the same PostgreSQL database, to
+	// measure the way between replicas. Loopback only, like URL.
+	WriteURL string
 
 	SSE      int // SSE subscribers
 	Poll     int // long-polling subscribers
@@ -50,11 +54,15 @@ type Options struct {
 	Seed        int           // topics to create before subscribers connect (the oldest, deleted first)
 
 	PID         int     // the server's process id, to sample its CPU and memory (0: not sampled)
+	Metrics     string  // the server's /metrics URL (default URL+"/metrics"; "off": not read)
 	ConnectRate float64 // subscribers opened per second (default 2000), so a big run does not flood the listen queue
 
 	// Progress, when set, receives a line per phase.
 	Progress io.Writer
 }
+
+// Check says whether Run would accept o, without running.
+func (o Options) Check() error { return o.normalize() }
 
 func (o *Options) normalize() error {
 	if o.URL == "" {
@@ -65,8 +73,22 @@ func (o *Options) normalize() error {
 		return err
 	}
 	o.URL = base
+	if o.WriteURL == "" {
+		o.WriteURL = base
+	} else if o.WriteURL, err = CheckURL(o.WriteURL); err != nil {
+		return err
+	}
 	if o.Board == "" {
 		o.Board = "load"
+	}
+	switch o.Metrics {
+	case "off":
+	case "":
+		o.Metrics = o.URL + "/metrics"
+	default:
+		if o.Metrics, err = metricsURL(o.Metrics); err != nil {
+			return err
+		}
 	}
 	if err := shared.ValidateBoard(o.Board); err != nil {
 		return fmt.Errorf("--board %q: %s", o.Board, shared.ErrorCode(err))
@@ -137,7 +159,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	defer cancel()
 
 	t := newTracker(nClients)
-	w := newWriter(o.URL, o.Board, t, o.Writers, o.DeleteEvery)
+	w := newWriter(o.WriteURL, o.Board, t, o.Writers, o.DeleteEvery)
 	defer w.close()
 	if err := w.ping(ctx); err != nil {
 		return nil, fmt.Errorf("%s does not answer as a kairan server: %w", o.URL, err)
@@ -159,6 +181,22 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep := &Report{URL: o.URL, Board: o.Board, SSE: o.SSE, Poll: o.Poll, PollWait: o.PollWait, FileLimit: fileLimit,
 		Writes: Writes{Rate: o.Rate, Writers: o.Writers, DeleteEvery: o.DeleteEvery, Seeded: w.seeded}}
 	before := smp.sample()
+	// The server's own counts: read when /metrics answers, else noted.
+	scrapeNow := func() (series, bool) { return series{}, false }
+	if o.Metrics != "off" {
+		if _, err := scrape(ctx, w.hc, o.Metrics); err != nil {
+			rep.note("server metrics not read: %v", err)
+		} else {
+			scrapeNow = func() (series, bool) {
+				s, err := scrape(ctx, w.hc, o.Metrics)
+				if err != nil {
+					rep.note("server metrics: %v", err)
+				}
+				return s, err == nil
+			}
+		}
+	}
+	metricsBefore, okBefore := scrapeNow()
 
 	// Connect, paced, and wait until every client has its first reset.
 	clientsCtx, stopClients := context.WithCancel(ctx)
@@ -199,6 +237,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.Ready = int(t.ready.Load())
 	rep.ConnectSeconds = time.Since(connectStart).Seconds()
 	connected := smp.sample()
+	metricsReady, okReady := scrapeNow()
 	if nClients > 0 {
 		o.logf("%d of %d subscribers ready in %.2f s", rep.Ready, nClients, rep.ConnectSeconds)
 	}
@@ -230,6 +269,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	settle.Stop()
 	windowEnd := time.Now()
 	atEnd := smp.sample()
+	metricsEnd, okEnd := scrapeNow()
 	self1 := selfCPU()
 	meters := make([]meterState, len(clients))
 	for i, c := range clients {
@@ -249,6 +289,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.fillWrites(w)
 	rep.fillDeliveries(w, clients)
 	rep.fillIdle(clients, meters, windowEnd)
+	if okBefore && okReady && okEnd {
+		rep.Metrics = &ServerMetrics{URL: o.Metrics}
+		rep.Metrics.fill(metricsBefore, metricsReady, metricsEnd)
+	}
 	if smp != nil {
 		s := &Server{PID: o.PID, RSSBefore: before.RSS, RSSConnected: connected.RSS, RSSEnd: atEnd.RSS, RSSPeak: smp.peak(),
 			CPUConnectSeconds: (atStart.CPU - before.CPU).Seconds(), CPUWindowSeconds: (atEnd.CPU - atStart.CPU).Seconds()}

@@ -189,3 +189,27 @@ func TestTableAlignsColumns(t *testing.T) {
 		t.Errorf("the scenario's name should show once:\n%s", sb.String())
 	}
 }
+
+// parseSeries reads the figures a run needs from promhttp's text, where
+// route labels hold spaces and braces, and sums 5xx answers over routes.
+func TestParseSeriesReadsTheServersCounts(t *testing.T) {
+	text := `# HELP kairan_sse_subscribers Open Server-Sent Events streams.
+# TYPE kairan_sse_subscribers gauge
+kairan_sse_subscribers 7
+kairan_longpoll_waiters 3
+kairan_changes_published_total 25
+kairan_events_delivered_total 250
+kairan_slow_subscribers_dropped_total 2
+kairan_http_requests_total{code="200",method="get",route="GET /api/boards/{board}"} 40
+kairan_http_requests_total{code="503",method="get",route="GET /api/boards/{board}/events"} 4
+kairan_http_requests_total{code="500",method="post",route="POST /api/boards/{board}/topics"} 1
+`
+	s, err := parseSeries(strings.NewReader(text))
+	want := series{sse: 7, waiters: 3, published: 25, delivered: 250, dropped: 2, fiveXX: 5}
+	if err != nil || s != want {
+		t.Errorf("parseSeries = %+v, %v; want %+v", s, err, want)
+	}
+	if _, err := parseSeries(strings.NewReader("kairan_sse_subscribers seven\n")); err == nil {
+		t.Error("a value that is not a number was accepted")
+	}
+}

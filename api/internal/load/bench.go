@@ -1,130 +1,89 @@
 package load
 
 import (
-	"bufio"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"runtime"
-	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 	"unicode/utf8"
 )
 
-// Bench is `kairan bench`: the standard load set of DESIGN.md section 6,
-// each scenario against a fresh server (this same binary, as a child
-// process with a new SQLite file and every limit off), printed as one
-// table with the machine it ran on.
-func Bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("kairan bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	quick := fs.Bool("quick", false, "a smoke run: shorter windows, fewer clients and posts")
-	writersList := fs.String("writers", "32,64", "comma-separated writer counts for the throughput scenario; the best is kept")
-	only := fs.String("only", "", "run only these scenarios, e.g. a,c (a: 50+50 delivery, b: idle, c: 10,000 SSE, d: writes)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: kairan bench [flags]
+// BenchConfig is one run of the standard set.
+type BenchConfig struct {
+	Server  string   // the kairan binary each scenario starts with `serve`
+	Quick   bool     // a smoke run: shorter windows, fewer clients and posts
+	Writers []int    // writer counts for the throughput scenario; the best is kept (default 32, 64)
+	Only    []string // scenario keys to run (a to d); empty runs them all
+	Log     io.Writer
+}
 
-Runs the standard load set on this machine, each scenario against a fresh
-server started from this binary on 127.0.0.1 with a temporary SQLite
-database, and prints one table of figures against DESIGN.md's targets:
+// ScenarioKeys are the keys BenchConfig.Only accepts.
+var ScenarioKeys = []string{"a", "b", "c", "d"}
 
-  a. 50 SSE + 50 long-poll: 100 posts at 10/s, a delete of an older topic after every 4th
-  b. idle: 100 SSE + 100 long-poll clients for 60 s, no posts
-  c. 10,000 SSE subscribers, one post per second for 30 s
-  d. write throughput: 32 and 64 writers flat out for 10 s, no subscribers
-
-It takes about two and a half minutes (--quick: about one). Other work on the machine
-skews the figures; the table shows the load average before each scenario.
-
-Flags:
-`)
-		fs.PrintDefaults()
+// Bench runs the standard load set of DESIGN.md section 6, each scenario
+// against a fresh server (BenchConfig.Server as a child process with a new
+// SQLite file and every limit off), and prints one table with the machine
+// it ran on to out. It returns an error when a scenario failed or ctx
+// ended; the table holds what ran.
+func Bench(ctx context.Context, c BenchConfig, out io.Writer) error {
+	if c.Log == nil {
+		c.Log = io.Discard
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if len(c.Writers) == 0 {
+		c.Writers = []int{32, 64}
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "kairan bench: unexpected argument %q; every setting is a --flag\n", fs.Arg(0))
-		return 2
-	}
-	var writers []int
-	for _, f := range strings.Split(*writersList, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			fmt.Fprintf(stderr, "kairan bench: --writers %q must list whole numbers of 1 or more, such as 32,64\n", *writersList)
-			return 2
-		}
-		writers = append(writers, n)
-	}
-	bin, err := os.Executable()
-	if err != nil {
-		fmt.Fprintln(stderr, "kairan bench: cannot find this program's binary to start servers:", err)
-		return 1
-	}
-	b := &bench{bin: bin, quick: *quick, writers: writers, log: stderr}
+	b := &bench{bin: c.Server, quick: c.Quick, writers: c.Writers, log: c.Log}
 	scenarios := b.scenarios()
-	if *only != "" {
+	if len(c.Only) > 0 {
 		var keep []scenario
 		for _, s := range scenarios {
-			if strings.Contains(","+strings.ReplaceAll(*only, " ", "")+",", ","+s.key+",") {
+			if slices.Contains(c.Only, s.key) {
 				keep = append(keep, s)
 			}
-		}
-		if len(keep) == 0 {
-			fmt.Fprintf(stderr, "kairan bench: --only %q names no scenario; use letters a to d\n", *only)
-			return 2
 		}
 		scenarios = keep
 	}
 	// The 10,000-subscriber scenario needs that many descriptors here and
 	// in the server, which inherits this limit.
 	if _, err := raiseFileLimit(64); err != nil {
-		fmt.Fprintln(stderr, "kairan bench:", err)
+		fmt.Fprintln(c.Log, "bench:", err)
 	}
 
-	machine := machineInfo()
-	fmt.Fprintf(stderr, "bench: %s\n", machine)
+	machine := machineInfo(c.Server)
+	fmt.Fprintf(c.Log, "bench: %s\n", machine)
 	var rows []row
-	failed := false
+	var failed []string
 	for _, s := range scenarios {
 		if ctx.Err() != nil {
 			break
 		}
-		fmt.Fprintf(stderr, "bench: scenario %s: %s\n", s.key, s.name)
+		fmt.Fprintf(c.Log, "bench: scenario %s: %s\n", s.key, s.name)
 		got, err := s.run(ctx)
 		if err != nil {
-			fmt.Fprintf(stderr, "bench: scenario %s failed: %v\n", s.key, err)
+			fmt.Fprintf(c.Log, "bench: scenario %s failed: %v\n", s.key, err)
 			got = append(got, row{metric: "run", value: "failed: " + err.Error(), met: "no"})
-			failed = true
+			failed = append(failed, s.key)
 		}
 		for i := range got {
 			got[i].scenario = s.name
 		}
 		rows = append(rows, got...)
 	}
-	fmt.Fprintf(stdout, "kairan bench%s: %s\n\n", map[bool]string{true: " --quick", false: ""}[*quick], machine)
-	writeTable(stdout, rows)
+	fmt.Fprintf(out, "kairan bench%s: %s\n\n", map[bool]string{true: " --quick", false: ""}[c.Quick], machine)
+	writeTable(out, rows)
 	if ctx.Err() != nil {
-		fmt.Fprintln(stderr, "bench: interrupted")
-		return 1
+		return fmt.Errorf("interrupted: %w", ctx.Err())
 	}
-	if failed {
-		return 1
+	if len(failed) > 0 {
+		return fmt.Errorf("scenario %s failed", strings.Join(failed, ", "))
 	}
-	return 0
+	return nil
 }
 
 type bench struct {
@@ -162,17 +121,17 @@ func (b *bench) scenarios() []scenario {
 
 // withServer starts a fresh server, runs o against it (with the server's
 // pid for sampling) and stops the server.
-func (b *bench) withServer(ctx context.Context, o Options) (*Report, *child, error) {
-	srv, err := startChild(ctx, b.bin, b.log)
+func (b *bench) withServer(ctx context.Context, o Options) (*Report, error) {
+	srv, err := StartServer(ctx, b.bin, b.log)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	o.URL, o.PID, o.Board = srv.url, srv.cmd.Process.Pid, "bench"
+	o.URL, o.PID, o.Board = srv.URL, srv.PID(), "bench"
 	o.Progress = b.log
 	rep, runErr := Run(ctx, o)
-	stopErr := srv.stop()
+	stopErr := srv.Stop()
 	if runErr != nil {
-		return nil, srv, runErr
+		return nil, runErr
 	}
 	if stopErr != nil {
 		rep.note("server did not stop cleanly: %v", stopErr)
@@ -180,11 +139,11 @@ func (b *bench) withServer(ctx context.Context, o Options) (*Report, *child, err
 	for _, n := range rep.Notes {
 		fmt.Fprintf(b.log, "bench: note: %s\n", n)
 	}
-	return rep, srv, nil
+	return rep, nil
 }
 
 // common are the rows every scenario ends with.
-func common(rep *Report, srv *child, loadBefore string) []row {
+func common(rep *Report, loadBefore string) []row {
 	d := rep.Delivery
 	rows := []row{
 		{metric: "missed / duplicates / errors", value: fmt.Sprintf("%d / %d / %d", d.Missed, d.Duplicates, sum(rep.Errors)),
@@ -197,8 +156,8 @@ func common(rep *Report, srv *child, loadBefore string) []row {
 		}
 		rows = append(rows, row{metric: "errors by kind", value: strings.Join(parts, ", ")})
 	}
-	if w, dropped := srv.counts(); w > 0 || dropped > 0 {
-		rows = append(rows, row{metric: "server log: warnings+errors / slow subscribers dropped", value: fmt.Sprintf("%d / %d", w, dropped)})
+	if m := rep.Metrics; m != nil && (m.Dropped > 0 || m.ServerErrors > 0) {
+		rows = append(rows, row{metric: "server /metrics: slow subscribers dropped / 5xx answers", value: fmt.Sprintf("%.0f / %.0f", m.Dropped, m.ServerErrors)})
 	}
 	if rep.Interrupted {
 		rows = append(rows, row{metric: "run", value: "interrupted", met: "no"})
@@ -211,7 +170,7 @@ func common(rep *Report, srv *child, loadBefore string) []row {
 func (b *bench) delivery(ctx context.Context) ([]row, error) {
 	load := loadAverage()
 	posts := b.pick(100, 40)
-	rep, srv, err := b.withServer(ctx, Options{SSE: 50, Poll: 50, Seed: 150, Posts: posts, Rate: 10, DeleteEvery: 4})
+	rep, err := b.withServer(ctx, Options{SSE: 50, Poll: 50, Seed: 150, Posts: posts, Rate: 10, DeleteEvery: 4})
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +182,7 @@ func (b *bench) delivery(ctx context.Context) ([]row, error) {
 		latencyRow("long-poll post", l.PollCreated),
 		latencyRow("long-poll delete of an older topic", l.PollDeleted),
 	}
-	return append(rows, common(rep, srv, load)...), nil
+	return append(rows, common(rep, load)...), nil
 }
 
 func latencyRow(what string, d Dist) row {
@@ -236,7 +195,7 @@ func latencyRow(what string, d Dist) row {
 func (b *bench) idle(ctx context.Context) ([]row, error) {
 	load := loadAverage()
 	window := time.Duration(b.pick(60, 10)) * time.Second
-	rep, srv, err := b.withServer(ctx, Options{SSE: 100, Poll: 100, Duration: window})
+	rep, err := b.withServer(ctx, Options{SSE: 100, Poll: 100, Duration: window})
 	if err != nil {
 		return nil, err
 	}
@@ -258,14 +217,14 @@ func (b *bench) idle(ctx context.Context) ([]row, error) {
 			value:  fmt.Sprintf("%.2f s (%.2f%% of a core)", s.CPUWindowSeconds, s.CPUPercentOfCore),
 			target: "~0 (< 1% of a core)", met: yesNo(s.CPUPercentOfCore < 1)},
 	}
-	return append(rows, common(rep, srv, load)...), nil
+	return append(rows, common(rep, load)...), nil
 }
 
 // c: many SSE subscribers, one post a second.
 func (b *bench) manySSE(ctx context.Context) ([]row, error) {
 	load := loadAverage()
 	subs, posts := b.pick(10000, 1000), b.pick(30, 10)
-	rep, srv, err := b.withServer(ctx, Options{SSE: subs, Posts: posts, Rate: 1, Settle: 30 * time.Second})
+	rep, err := b.withServer(ctx, Options{SSE: subs, Posts: posts, Rate: 1, Settle: 30 * time.Second})
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +242,7 @@ func (b *bench) manySSE(ctx context.Context) ([]row, error) {
 		{metric: "server CPU: connecting / posting window", value: fmt.Sprintf("%.2f s / %.2f s (%.0f s window, %d cores)", s.CPUConnectSeconds, s.CPUWindowSeconds, rep.WindowSeconds, cores)},
 		{metric: "load tool CPU in the window (same machine)", value: fmt.Sprintf("%.2f s", rep.LoadCPUSeconds)},
 	}
-	return append(rows, common(rep, srv, load)...), nil
+	return append(rows, common(rep, load)...), nil
 }
 
 // d: acknowledged posts per second, flat out, on SQLite.
@@ -292,17 +251,16 @@ func (b *bench) throughput(ctx context.Context) ([]row, error) {
 	type try struct {
 		writers int
 		rep     *Report
-		srv     *child
 		load    string
 	}
 	var tries []try
 	for _, w := range b.writers {
 		load := loadAverage()
-		rep, srv, err := b.withServer(ctx, Options{Writers: w, Duration: window})
+		rep, err := b.withServer(ctx, Options{Writers: w, Duration: window})
 		if err != nil {
 			return nil, err
 		}
-		tries = append(tries, try{w, rep, srv, load})
+		tries = append(tries, try{w, rep, load})
 	}
 	best := tries[0]
 	for _, t := range tries[1:] {
@@ -324,7 +282,7 @@ func (b *bench) throughput(ctx context.Context) ([]row, error) {
 				value: fmt.Sprintf("%.0f (POST p50 %s, p99 %s ms)", w.PostsPerSecond, num(w.PostLatency.P50), num(w.PostLatency.P99))})
 		}
 	}
-	return append(rows, common(best.rep, best.srv, best.load)...), nil
+	return append(rows, common(best.rep, best.load)...), nil
 }
 
 func sum(m map[string]int64) int64 {
@@ -387,7 +345,7 @@ func writeTable(w io.Writer, rows []row) {
 }
 
 // machineInfo names the CPU, cores, memory, kernel and Go version.
-func machineInfo() string {
+func machineInfo(server string) string {
 	cpu := "unknown CPU"
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for line := range strings.Lines(string(b)) {
@@ -413,34 +371,21 @@ func machineInfo() string {
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		kernel = "Linux " + strings.TrimSpace(string(b))
 	}
-	return fmt.Sprintf("%s, %d cores%s, %s, %s %s/%s, SQLite in %s (%s), kairan %s", cpu, runtime.NumCPU(), mem, kernel,
-		runtime.Version(), runtime.GOOS, runtime.GOARCH, os.TempDir(), fsType(os.TempDir()), revision())
+	return fmt.Sprintf("%s, %d cores%s, %s, %s %s/%s, SQLite in %s (%s), %s", cpu, runtime.NumCPU(), mem, kernel,
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, os.TempDir(), fsType(os.TempDir()), serverVersion(server))
 }
 
-// revision is the commit this binary was built from, as go build records
-// it, with "+changes" when the work tree had uncommitted edits.
-func revision() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "(unknown build)"
+// serverVersion is what `kairan version` says of the binary under test
+// (its module, commit and Go release): the table is about that server,
+// not about this tool.
+func serverVersion(bin string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "version").Output()
+	if err != nil {
+		return fmt.Sprintf("%s (version unknown: %v)", bin, err)
 	}
-	rev, dirty := "", false
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			dirty = s.Value == "true"
-		}
-	}
-	if rev == "" {
-		return "(no VCS stamp)"
-	}
-	rev = rev[:min(len(rev), 7)]
-	if dirty {
-		rev += "+changes"
-	}
-	return rev
+	return strings.TrimSpace(string(out))
 }
 
 // loadAverage is the 1-minute load average, to show how busy the machine
@@ -454,129 +399,4 @@ func loadAverage() string {
 		return fmt.Sprintf("%s (%d cores)", f[0], runtime.NumCPU())
 	}
 	return "n/a"
-}
-
-// child is a server started for one scenario.
-type child struct {
-	cmd  *exec.Cmd
-	url  string
-	dir  string
-	logs chan struct{} // closed when its stderr is drained (the process ended)
-
-	mu       sync.Mutex
-	warnings int // log lines at WARN or ERROR
-	dropped  int // "dropped slow subscriber" lines
-}
-
-var servingLine = regexp.MustCompile(`msg="kairan serving" url=(\S+)`)
-
-// startChild starts `serve` with a new SQLite file in a temporary
-// directory and every limit off, and waits for its "kairan serving" line.
-// The level is info, not warn, because that line is logged at info; info
-// adds only start-up lines and dropped-subscriber notices.
-func startChild(ctx context.Context, bin string, log io.Writer) (*child, error) {
-	dir, err := os.MkdirTemp("", "kairan-bench-")
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", "sqlite:"+filepath.Join(dir, "bench.db"),
-		"--rate-limit", "0", "--max-streams", "0", "--max-streams-per-client", "0", "--max-topics-per-board", "0",
-		"--max-topics", "0", "--max-boards", "0", "--log-level", "info")
-	// Settings from this shell's KAIRAN_* variables would make runs
-	// differ; the flags above are the whole configuration.
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "KAIRAN_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Dir = dir
-	cmd.SysProcAttr = childAttrs()
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start %s serve: %w", bin, err)
-	}
-	c := &child{cmd: cmd, dir: dir, logs: make(chan struct{})}
-	urls := make(chan string, 1)
-	// Drains the server's log until the process exits (the pipe closes):
-	// a full pipe would block the server.
-	go func() {
-		defer close(c.logs)
-		lines := bufio.NewScanner(stderr)
-		lines.Buffer(make([]byte, 64<<10), 1<<20)
-		shown := 0
-		for lines.Scan() {
-			line := lines.Text()
-			if m := servingLine.FindStringSubmatch(line); m != nil {
-				select {
-				case urls <- m[1]:
-				default:
-				}
-			}
-			c.mu.Lock()
-			if strings.Contains(line, "dropped slow subscriber") {
-				c.dropped++
-			}
-			serious := strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR")
-			if serious {
-				c.warnings++
-			}
-			c.mu.Unlock()
-			if serious && shown < 10 {
-				shown++
-				fmt.Fprintf(log, "bench: server: %s\n", line)
-			}
-		}
-		io.Copy(io.Discard, stderr)
-	}()
-	wait := time.NewTimer(time.Minute)
-	defer wait.Stop()
-	select {
-	case c.url = <-urls:
-		if _, err := CheckURL(c.url); err != nil {
-			c.stop()
-			return nil, err
-		}
-		return c, nil
-	case <-c.logs:
-		err = errors.New("the server exited before it said where it listens")
-	case <-wait.C:
-		err = errors.New("the server did not say where it listens within a minute")
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	c.stop()
-	return nil, err
-}
-
-// stop ends the server with SIGTERM (SIGKILL after 30 s), waits for it and
-// removes its directory.
-func (c *child) stop() error {
-	defer os.RemoveAll(c.dir)
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	grace := time.NewTimer(30 * time.Second)
-	defer grace.Stop()
-	killed := false
-	select {
-	case <-c.logs:
-	case <-grace.C:
-		_ = c.cmd.Process.Kill()
-		killed = true
-		<-c.logs
-	}
-	err := c.cmd.Wait()
-	if killed {
-		return errors.New("still running 30 s after SIGTERM; killed")
-	}
-	return err
-}
-
-func (c *child) counts() (warnings, dropped int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.warnings, c.dropped
 }
