@@ -34,6 +34,10 @@ Usage:
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A big `load` run re-executes this program as worker processes.
+	if spec := os.Getenv(load.WorkerEnv); spec != "" {
+		os.Exit(load.ServeWorker(ctx, spec, os.Stdin, os.Stdout, os.Stderr))
+	}
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -76,6 +80,18 @@ delete of an old topic after every 4th:
 
   kairan-load load --sse 50 --poll 50 --seed 150 --posts 100 --rate 10 --delete-every 4 --pid $(pgrep -n kairan)
 
+One process holds as many subscribers as its open-file limit allows, less
+a margin of 100; beyond that the run starts copies of this program as
+worker processes, each with a share of the subscribers, and merges their
+every delivery into one report; the posts stay in this process. Each
+process spreads its connections over loopback source addresses (127.0.0.1,
+127.0.0.2, ...; workers take the next ones), one per 20,000, so the
+ephemeral port range of one address is no limit. Run the server with
+--max-streams-per-client 0 (and --max-streams 0): its per-client stream
+cap counts by source address. 19,000 SSE subscribers, a post a second:
+
+  kairan-load load --sse 19000 --rate 1 --duration 30s --settle 30s --pid $(pgrep -n kairan)
+
 Flags:
 `)
 		fs.PrintDefaults()
@@ -95,6 +111,8 @@ Flags:
 	fs.IntVar(&o.PID, "pid", 0, "the server's process id, to report its CPU seconds and memory from /proc")
 	fs.StringVar(&o.Metrics, "metrics", "", "the server's /metrics URL, for its own counts of the run (default: --url's /metrics; the --metrics-addr one when the server has it; off: not read)")
 	fs.Float64Var(&o.ConnectRate, "connect-rate", 2000, "subscribers opened per second, so thousands do not flood the listen queue")
+	fs.IntVar(&o.Sources, "sources", 0, "loopback source addresses per process, from 127.0.0.1 on, when --url is an IPv4 loopback address (0: one per 20,000 subscribers)")
+	fs.IntVar(&o.MaxConnsPerProcess, "per-process", 0, "subscribers one process holds before the run splits them over worker processes (0: the open-file limit less 100)")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -28,6 +28,9 @@ import (
 // tracker is the state every client and writer of one run shares.
 type tracker struct {
 	tag string // marks this run's posts, so other traffic on the board is ignored
+	// worker is set in a worker process, which has the subscribers but
+	// not the writer: it cannot know the send time of a delete.
+	worker bool
 
 	// deleteSent holds, per topic id, the instant just before its DELETE
 	// was sent; stored before sending, so a subscriber always finds it.
@@ -175,10 +178,13 @@ const (
 func (v via) String() string { return [...]string{"SSE", "poll"}[v] }
 
 // delivery is one change a client received: key is the topic id for a
-// creation, minus the id for a deletion.
+// creation, minus the id for a deletion. A worker process records a
+// deletion's arrival (at, Unix nanoseconds) instead of its latency, for
+// the parent, which sent it, to work out.
 type delivery struct {
 	key int64
 	lat time.Duration
+	at  int64
 }
 
 // client is one subscriber. The fields without a lock belong to its
@@ -187,6 +193,7 @@ type client struct {
 	via  via
 	t    *tracker
 	base string
+	dial func(ctx context.Context, network, addr string) (net.Conn, error) // nil: dialLoopback
 
 	lastSeq    int64
 	ready      bool
@@ -228,7 +235,11 @@ func (c *client) meter() meterState {
 func (c *client) httpClient() (*http.Client, *http.Transport) {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			conn, err := dialLoopback(ctx, network, addr)
+			dial := c.dial
+			if dial == nil {
+				dial = dialLoopback
+			}
+			conn, err := dial(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}
@@ -280,13 +291,18 @@ func (c *client) onChange(ch shared.Change, at time.Time) {
 		if !ok {
 			return // not this run's post
 		}
-		d = delivery{ch.Topic.ID, time.Duration(at.UnixNano() - sent)}
+		d = delivery{key: ch.Topic.ID, lat: time.Duration(at.UnixNano() - sent)}
 	case shared.ChangeDeleted:
 		v, ok := c.t.deleteSent.Load(ch.Topic.ID)
-		if !ok {
+		switch {
+		case ok:
+			d = delivery{key: -ch.Topic.ID, lat: at.Sub(v.(time.Time))}
+		case c.t.worker:
+			// The parent keeps the deletes it did not send out.
+			d = delivery{key: -ch.Topic.ID, at: at.UnixNano()}
+		default:
 			return // not this run's delete
 		}
-		d = delivery{-ch.Topic.ID, at.Sub(v.(time.Time))}
 	default:
 		return
 	}

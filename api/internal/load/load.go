@@ -15,10 +15,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/kairan/kairan/shared"
 )
@@ -56,6 +55,20 @@ type Options struct {
 	PID         int     // the server's process id, to sample its CPU and memory (0: not sampled)
 	Metrics     string  // the server's /metrics URL (default URL+"/metrics"; "off": not read)
 	ConnectRate float64 // subscribers opened per second (default 2000), so a big run does not flood the listen queue
+
+	// Sources is how many loopback source addresses each process spreads
+	// its subscribers over, from 127.0.0.1 on (a worker takes the next
+	// ones), when the URL is an IPv4 loopback address: one address has one
+	// ephemeral port range. 0: one per 20,000 subscribers.
+	Sources int
+	// MaxConnsPerProcess is how many subscribers one process holds; more
+	// are split over worker processes, copies of Exec started with
+	// WorkerEnv, while the posts stay in this one (one clock for the send
+	// times). 0: the open-file limit less a margin.
+	MaxConnsPerProcess int
+	// Exec is the program a worker runs (default: this one). It must call
+	// ServeWorker when WorkerEnv is set, as kairan-load does.
+	Exec string
 
 	// Progress, when set, receives a line per phase.
 	Progress io.Writer
@@ -96,6 +109,10 @@ func (o *Options) normalize() error {
 	switch {
 	case o.SSE < 0 || o.Poll < 0 || o.Posts < 0 || o.Seed < 0 || o.DeleteEvery < 0 || o.Writers < 0 || o.PID < 0:
 		return errors.New("counts (--sse, --poll, --posts, --seed, --delete-every, --writers, --pid) cannot be negative")
+	case o.Sources < 0 || o.Sources > MaxSources:
+		return fmt.Errorf("--sources is 0 (one per %d subscribers) to %d", portsPerSource, MaxSources)
+	case o.MaxConnsPerProcess < 0:
+		return errors.New("the subscribers per process cannot be negative")
 	case o.Rate < 0 || o.ConnectRate < 0:
 		return errors.New("--rate and --connect-rate cannot be negative")
 	case o.Duration < 0 || o.Settle < 0:
@@ -150,9 +167,24 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	nClients := o.SSE + o.Poll
-	fileLimit, err := raiseFileLimit(uint64(nClients + o.Writers + 64))
+	fileLimit, err := raiseFileLimit(uint64(o.Writers + descriptorMargin))
 	if err != nil {
 		return nil, err
+	}
+	perProcess := o.MaxConnsPerProcess
+	if perProcess == 0 {
+		perProcess = max(1, int(fileLimit)-o.Writers-descriptorMargin)
+	}
+	shares := max(1, (nClients+perProcess-1)/perProcess)
+	sources := o.Sources
+	if sources == 0 {
+		sources = sourcesFor((nClients + shares - 1) / shares)
+	}
+	exe := o.Exec
+	if shares > 1 && exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("%d subscribers need %d processes, but this program cannot find itself to start them: %w", nClients, shares, err)
+		}
 	}
 	// The hard bound: whatever happens, the run ends.
 	ctx, cancel := context.WithTimeout(ctx, o.connectBudget()+o.Duration+o.Settle+time.Minute)
@@ -179,6 +211,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		defer smp.stop()
 	}
 	rep := &Report{URL: o.URL, Board: o.Board, SSE: o.SSE, Poll: o.Poll, PollWait: o.PollWait, FileLimit: fileLimit,
+		Processes: shares, Sources: sources,
 		Writes: Writes{Rate: o.Rate, Writers: o.Writers, DeleteEvery: o.DeleteEvery, Seeded: w.seeded}}
 	before := smp.sample()
 	// The server's own counts: read when /metrics answers, else noted.
@@ -199,42 +232,40 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	metricsBefore, okBefore := scrapeNow()
 
 	// Connect, paced, and wait until every client has its first reset.
-	clientsCtx, stopClients := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	stopAll := sync.OnceFunc(func() { stopClients(); wg.Wait() })
-	defer stopAll()
 	if nClients > 0 {
-		o.logf("connecting %d SSE and %d long-poll subscribers at %.0f/s", o.SSE, o.Poll, o.ConnectRate)
+		o.logf("connecting %d SSE and %d long-poll subscribers at %.0f/s from %d process(es), %d source address(es) each",
+			o.SSE, o.Poll, o.ConnectRate, shares, sources)
 	}
 	connectStart := time.Now()
 	readyBy := time.NewTimer(o.connectBudget())
 	defer readyBy.Stop()
-	lim := rate.NewLimiter(rate.Limit(o.ConnectRate), max(1, int(o.ConnectRate/50)))
-	clients := make([]*client, 0, nClients)
-	sseLeft, pollLeft := o.SSE, o.Poll
-	for range nClients {
-		if lim.Wait(ctx) != nil {
-			break
+	var subs subscribers
+	if shares > 1 {
+		ws, err := startWorkers(ctx, exe, shares, &o, t.tag, sources)
+		if err != nil {
+			return nil, err
 		}
-		c := &client{via: viaPoll, t: t, base: o.URL}
-		// Interleaved, so both transports see the same connection phase.
-		if sseLeft > 0 && (pollLeft == 0 || sseLeft >= pollLeft) {
-			c.via = viaSSE
-			sseLeft--
-		} else {
-			pollLeft--
-		}
-		clients = append(clients, c)
-		wg.Go(func() { c.run(clientsCtx, o.Board, o.PollWait) })
+		subs = ws
+	} else {
+		subs = startLocal(ctx, t, o.URL, o.Board, o.SSE, o.Poll, o.PollWait, o.ConnectRate, newSourceDialer(0, sources))
 	}
+	var fin *finished
+	finish := func() finished {
+		if fin == nil {
+			f := subs.finish()
+			fin = &f
+		}
+		return *fin
+	}
+	defer finish()
 	select {
-	case <-t.allReady:
+	case <-subs.allReady():
 	case <-readyBy.C:
 		rep.note("only %d of %d subscribers had their first reset %v after connecting began; measuring anyway",
-			t.ready.Load(), nClients, o.connectBudget().Round(time.Second))
+			subs.readyCount(), nClients, o.connectBudget().Round(time.Second))
 	case <-ctx.Done():
 	}
-	rep.Ready = int(t.ready.Load())
+	rep.Ready = subs.readyCount()
 	rep.ConnectSeconds = time.Since(connectStart).Seconds()
 	connected := smp.sample()
 	metricsReady, okReady := scrapeNow()
@@ -258,11 +289,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	stopWriting()
 	writeEnd := time.Now()
 	w.mu.Lock()
-	t.expect(int64(len(w.created)+len(w.deleted)) * int64(nClients))
+	subs.expect(int64(len(w.created) + len(w.deleted)))
 	w.mu.Unlock()
 	settle := time.NewTimer(o.Settle)
 	select {
-	case <-t.settled:
+	case <-subs.settled():
 	case <-settle.C:
 	case <-ctx.Done():
 	}
@@ -271,11 +302,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	atEnd := smp.sample()
 	metricsEnd, okEnd := scrapeNow()
 	self1 := selfCPU()
-	meters := make([]meterState, len(clients))
-	for i, c := range clients {
-		meters[i] = c.meter()
+	f := finish()
+	clients, meters := f.clients, f.meters
+	for _, n := range f.notes {
+		rep.note("%s", n)
 	}
-	stopAll()
 	if ctx.Err() != nil {
 		rep.Interrupted = true
 		rep.note("the run was interrupted (%v); figures cover the part that ran", context.Cause(ctx))
@@ -284,8 +315,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.WindowSeconds = windowEnd.Sub(windowStart).Seconds()
 	rep.WriteSeconds = writeEnd.Sub(windowStart).Seconds()
 	rep.SettleSeconds = windowEnd.Sub(writeEnd).Seconds()
-	rep.LoadCPUSeconds = (self1 - self0).Seconds()
+	rep.LoadCPUSeconds = (self1 - self0 + f.cpu).Seconds()
 	rep.Errors = t.errs.snapshot()
+	for k, v := range f.errs {
+		rep.Errors[k] += v
+	}
 	rep.fillWrites(w)
 	rep.fillDeliveries(w, clients)
 	rep.fillIdle(clients, meters, windowEnd)

@@ -19,6 +19,11 @@ type Report struct {
 	PollWait  int    `json:"poll_wait_s"`
 	Ready     int    `json:"clients_ready"` // clients that got their first reset
 	FileLimit uint64 `json:"open_file_limit"`
+	// Processes is how many processes held the subscribers (each its own
+	// open-file limit), Sources how many loopback source addresses each
+	// spread its connections over.
+	Processes int `json:"processes"`
+	Sources   int `json:"sources_per_process"`
 
 	ConnectSeconds float64 `json:"connect_s"` // until every client had its first reset
 	WindowSeconds  float64 `json:"window_s"`  // writes (or idle time) plus settle
@@ -155,6 +160,13 @@ func (r *Report) fillDeliveries(w *writer, clients []*client) {
 	for _, c := range clients {
 		matched := int64(0)
 		for _, g := range c.got {
+			if g.at != 0 {
+				v, ok := w.t.deleteSent.Load(-g.key)
+				if !ok {
+					continue // not this run's delete
+				}
+				g.lat = time.Duration(g.at - v.(time.Time).UnixNano())
+			}
 			if s := spans[g.key]; s == nil {
 				spans[g.key] = &span{g.lat, g.lat}
 			} else {
@@ -318,7 +330,8 @@ func (r *Report) WriteText(out io.Writer) error {
 		p("server /metrics\t%.0f SSE streams and %.0f long polls waiting once ready; %.0f changes published, %.0f events delivered, %.0f slow subscribers dropped, %.0f 5xx answers",
 			m.SSESubscribers, m.LongPollWaiters, m.Published, m.Delivered, m.Dropped, m.ServerErrors)
 	}
-	p("load tool\tCPU %.2f s in the window; open-file limit %d", r.LoadCPUSeconds, r.FileLimit)
+	p("load tool\tCPU %.2f s in the window; open-file limit %d; subscribers in %d process(es), %d source address(es) each",
+		r.LoadCPUSeconds, r.FileLimit, r.Processes, r.Sources)
 	for _, n := range r.Notes {
 		p("note\t%s", n)
 	}

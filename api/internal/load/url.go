@@ -55,7 +55,11 @@ var errNotLoopback = errors.New("the address resolved to a host outside loopback
 // this machine either.
 func dialLoopback(ctx context.Context, network, addr string) (net.Conn, error) {
 	var d net.Dialer
-	c, err := d.DialContext(ctx, network, addr)
+	return checkLoopback(d.DialContext(ctx, network, addr))
+}
+
+// checkLoopback closes c unless its peer is on loopback.
+func checkLoopback(c net.Conn, err error) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
