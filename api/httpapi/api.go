@@ -137,7 +137,7 @@ func (a *api) routes(app http.Handler, publicMetrics bool) http.Handler {
 	}
 	mux.HandleFunc("/api/", a.unknownRoute)
 	mux.Handle("/", a.pages(app))
-	return a.metrics.instrument(a.logRequests(a.recoverPanics(securityHeaders(a.knownHosts(a.sameOriginWrites(a.limitWrites(mux)))))))
+	return a.metrics.instrument(a.logRequests(a.recoverPanics(securityHeaders(a.bodyDeadline(a.knownHosts(a.sameOriginWrites(a.limitWrites(mux))))))))
 }
 
 // pages hands what is not an API call to app when it is read (GET or

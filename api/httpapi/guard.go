@@ -45,6 +45,21 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
+// bodyDeadline gives a request with a body BodyTimeout to send it, from
+// the moment its headers are read. A write refused before its body is read
+// (a foreign origin, a wrong host, the rate limit) would otherwise let the
+// client hold the connection: net/http reads up to 256 KiB of an unread
+// body, with no deadline, before it sends the refusal and reuses the
+// connection. Requests without a body (every stream) are untouched.
+func (a *api) bodyDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(a.bodyTimeout))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // limitWrites spends one token of the client's bucket per write (any
 // method but GET, HEAD and OPTIONS, on any path: a made-up method on a page
 // is refused, but a flood of them is still limited), before the body is
