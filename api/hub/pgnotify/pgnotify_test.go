@@ -3,56 +3,16 @@ package pgnotify_test
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/kairan/kairan/api/hub/pgnotify"
+	"github.com/kairan/kairan/api/internal/logtest"
 	"github.com/kairan/kairan/api/internal/pgtest"
 )
 
 // patience bounds every wait; it only matters when the code is broken.
 const patience = 30 * time.Second
-
-// records keeps the log records and signals each new one.
-type records struct {
-	mu    sync.Mutex
-	list  []slog.Record
-	added chan struct{}
-}
-
-func (r *records) Enabled(context.Context, slog.Level) bool { return true }
-func (r *records) WithAttrs([]slog.Attr) slog.Handler       { return r }
-func (r *records) WithGroup(string) slog.Handler            { return r }
-func (r *records) Handle(_ context.Context, rec slog.Record) error {
-	r.mu.Lock()
-	r.list = append(r.list, rec)
-	r.mu.Unlock()
-	select {
-	case r.added <- struct{}{}:
-	default:
-	}
-	return nil
-}
-
-// wait waits until ok holds for the records, and returns them.
-func (r *records) wait(t *testing.T, what string, ok func([]slog.Record) bool) []slog.Record {
-	t.Helper()
-	deadline := time.After(patience)
-	for {
-		r.mu.Lock()
-		list := append([]slog.Record(nil), r.list...)
-		r.mu.Unlock()
-		if ok(list) {
-			return list
-		}
-		select {
-		case <-r.added:
-		case <-deadline:
-			t.Fatalf("never logged %s; log: %v", what, list)
-		}
-	}
-}
 
 // wakes counts the hub's wake-ups.
 type wakes chan struct{}
@@ -69,11 +29,11 @@ func (w wakes) Notify(int64) {
 // back it listens again, says so, and wakes the hub to catch up.
 func TestUnreachableServer(t *testing.T) {
 	proxy, dsn := pgtest.NewProxy(t, pgtest.NewDatabase(t))
-	log := &records{added: make(chan struct{}, 1)}
+	log := logtest.New()
 	woken := make(wakes, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); pgnotify.Listen(ctx, dsn, woken, slog.New(log)) }()
+	go func() { defer close(done); pgnotify.Listen(ctx, dsn, woken, log.Logger()) }()
 	t.Cleanup(func() { cancel(); <-done })
 	select {
 	case <-woken: // listening
@@ -83,7 +43,7 @@ func TestUnreachableServer(t *testing.T) {
 
 	proxy.Stop()
 	const tries = 3
-	list := log.wait(t, "3 failed tries", func(l []slog.Record) bool { return len(l) >= tries })
+	list := log.Wait(t, patience, "3 failed tries", func(l []slog.Record) bool { return len(l) >= tries })
 	for i, rec := range list[:tries] {
 		if want := map[bool]slog.Level{true: slog.LevelWarn, false: slog.LevelDebug}[i == 0]; rec.Level != want {
 			t.Fatalf("try %d logged at %v, want %v: %s", i+1, rec.Level, want, rec.Message)
@@ -101,7 +61,7 @@ func TestUnreachableServer(t *testing.T) {
 		<-woken
 	}
 	proxy.Start()
-	log.wait(t, "listening again", func(l []slog.Record) bool { return l[len(l)-1].Message == "pgnotify: listening again" })
+	log.Wait(t, patience, "listening again", func(l []slog.Record) bool { return l[len(l)-1].Message == "pgnotify: listening again" })
 	select {
 	case <-woken:
 	case <-time.After(patience):
