@@ -114,15 +114,8 @@ Flags:
 	fs.IntVar(&o.Sources, "sources", 0, "loopback source addresses per process, from 127.0.0.1 on, when --url is an IPv4 loopback address (0: one per 20,000 subscribers)")
 	fs.IntVar(&o.MaxConnsPerProcess, "per-process", 0, "subscribers one process holds before the run splits them over worker processes (0: the open-file limit less 100)")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "kairan-load load: unexpected argument %q; every setting is a --flag\n", fs.Arg(0))
-		return 2
+	if code, ok := parse(fs, args, stderr); !ok {
+		return code
 	}
 	if err := o.Check(); err != nil {
 		fmt.Fprintln(stderr, "kairan-load load:", err)
@@ -176,15 +169,8 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "kairan-load bench: unexpected argument %q; every setting is a --flag\n", fs.Arg(0))
-		return 2
+	if code, ok := parse(fs, args, stderr); !ok {
+		return code
 	}
 	c := load.BenchConfig{Server: *server, Quick: *quick, Log: stderr}
 	for _, f := range strings.Split(*writersList, ",") {
@@ -223,4 +209,20 @@ func defaultServer() string {
 		return ""
 	}
 	return filepath.Join(filepath.Dir(self), "kairan")
+}
+
+// parse reads args into fs; when it cannot (or -h asked for the usage) ok
+// is false and code is the exit status.
+func parse(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, false
+		}
+		return 2, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q; every setting is a --flag\n", fs.Name(), fs.Arg(0))
+		return 2, false
+	}
+	return 0, true
 }
