@@ -11,7 +11,6 @@ import (
 	"net/http/pprof"
 	"net/netip"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -277,7 +276,7 @@ func (m *Main) servePprof() (stop func(), err error) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: loopbackHosts(mux), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: httpapi.LoopbackOnly(mux), ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Serve(ln) }()
 	m.Logger.Info("profiler serving", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
@@ -299,7 +298,7 @@ func (m *Main) serveMetrics(metrics *httpapi.Metrics) (stop func(), err error) {
 	mux.Handle("GET /metrics", metrics.Handler())
 	var h http.Handler = mux
 	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && ap.Addr().IsLoopback() {
-		h = loopbackHosts(mux)
+		h = httpapi.LoopbackOnly(mux)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
@@ -322,25 +321,6 @@ func (m *Main) pprofURL() string {
 		return ""
 	}
 	return "http://" + m.pprofLn.Addr().String()
-}
-
-// loopbackHosts guards a listener on loopback (the profiler, metrics)
-// against DNS rebinding: a page whose name now points at 127.0.0.1 could
-// otherwise read heap profiles from the browser. Only requests naming
-// localhost or a loopback address are answered.
-func loopbackHosts(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
-		if a, err := netip.ParseAddr(host); !strings.EqualFold(host, "localhost") && (err != nil || !a.IsLoopback()) {
-			http.Error(w, "421 misdirected request: this listener answers only localhost and loopback addresses", http.StatusMisdirectedRequest)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // Reload re-reads what may change while serving: the blocklist file. On an

@@ -135,6 +135,20 @@ func hostName(hostport string) string {
 	return strings.ToLower(strings.TrimSuffix(strings.Trim(h, "[]"), "."))
 }
 
+// LoopbackOnly guards a side listener on loopback (the profiler,
+// metrics) against DNS rebinding as knownHosts guards the API: a page whose
+// name now points at 127.0.0.1 could otherwise read heap profiles through
+// the browser. Only requests naming localhost or a loopback address pass.
+func LoopbackOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if name := hostName(r.Host); name != "localhost" && !isLoopback(name) {
+			http.Error(w, "421 misdirected request: this listener answers only localhost and loopback addresses", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // isLoopback tells an address literal of this machine. Rebinding needs a
 // name, so an address is never a rebinding page's.
 func isLoopback(name string) bool {
