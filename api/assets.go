@@ -7,7 +7,8 @@ import (
 	"net/http"
 	"path"
 	"strconv"
-	"strings"
+
+	"github.com/kairan/kairan/api/httpapi"
 )
 
 // assets serves /web/: app.wasm precompressed, everything else as files.
@@ -87,17 +88,9 @@ func (a *assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // pickEncoding prefers brotli, then gzip, then the raw file, among the
-// codings the client accepts (a coding with q=0 is refused).
+// codings the client accepts.
 func pickEncoding(accept string, have map[string][]byte) string {
-	accepted := map[string]bool{}
-	for _, part := range strings.Split(accept, ",") {
-		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
-		if q == "q=0" || q == "q=0.0" || q == "q=0.00" || q == "q=0.000" {
-			continue
-		}
-		accepted[strings.ToLower(strings.TrimSpace(name))] = true
-	}
+	accepted := httpapi.AcceptedCodings(accept)
 	for _, enc := range []string{"br", "gzip"} {
 		if _, ok := have[enc]; ok && accepted[enc] {
 			return enc

@@ -33,22 +33,26 @@ func gzipped(body []byte) []byte {
 	return buf.Bytes()
 }
 
-// acceptsGzip reports whether the request's Accept-Encoding allows gzip
-// (a coding listed with q=0 is refused).
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip.
 func acceptsGzip(r *http.Request) bool {
-	for _, v := range r.Header.Values("Accept-Encoding") {
-		for part := range strings.SplitSeq(v, ",") {
-			name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-			name = strings.ToLower(strings.TrimSpace(name))
-			if name != "gzip" && name != "*" {
-				continue
-			}
-			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
-			if q == "q=0" || q == "q=0.0" || q == "q=0.00" || q == "q=0.000" {
-				return false
-			}
-			return true
+	codings := AcceptedCodings(strings.Join(r.Header.Values("Accept-Encoding"), ","))
+	if ok, listed := codings["gzip"]; listed {
+		return ok
+	}
+	return codings["*"]
+}
+
+// AcceptedCodings reads an Accept-Encoding header: each coding it lists,
+// true when accepted, false when refused (q=0).
+func AcceptedCodings(accept string) map[string]bool {
+	codings := map[string]bool{}
+	for part := range strings.SplitSeq(accept, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+		refused := q == "q=0" || q == "q=0.0" || q == "q=0.00" || q == "q=0.000"
+		if name = strings.ToLower(strings.TrimSpace(name)); name != "" {
+			codings[name] = !refused
 		}
 	}
-	return false
+	return codings
 }
