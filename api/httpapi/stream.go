@@ -20,7 +20,7 @@ import (
 type Feed interface {
 	Subscribe(ctx context.Context, board, cursor string) (*hub.Subscription, error)
 	Heartbeat() <-chan struct{}
-	Notify(seq int64)
+	Publish(c shared.Change)
 }
 
 const (

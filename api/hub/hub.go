@@ -132,6 +132,22 @@ func (h *Hub) Notify(seq int64) {
 	}
 }
 
+// Publish fans out a change its writer has just committed, without
+// reading it back from the log, when it is the next one the hub expects;
+// otherwise (a trim's deletes, or another writer's change, came in
+// between) it wakes the loop to read the log, as Notify(c.Seq) would.
+// Commits are in seq order (the counter row's lock, DESIGN §2), so the
+// change after the last one fanned out is never overtaken.
+func (h *Hub) Publish(c shared.Change) {
+	if c.Seq != h.Last()+1 {
+		h.Notify(c.Seq)
+		return
+	}
+	if !h.fanOutNext(event{change: c, seq: c.Seq, json: encode(c)}) {
+		h.Notify(c.Seq)
+	}
+}
+
 // Close ends every subscription with ErrClosed and stops the loop. Every
 // call returns only once the loop has stopped, so a caller may close the
 // log next (shutdown calls Close twice, concurrently).
@@ -221,29 +237,49 @@ func (h *Hub) fanOut(changes []shared.Change) {
 	}
 	h.mu.Lock()
 	for i := range events {
-		e := &events[i]
-		if e.seq <= h.last.Load() {
-			continue
-		}
-		h.last.Store(e.seq)
-		for s := range h.boards[e.change.Board] {
-			if !s.live {
-				continue // still replaying: it reads this change from the log
-			}
-			if s.offer(e) {
-				continue
-			}
-			h.removeLocked(s)
-			s.end(ErrSlow)
-			if h.cfg.Metrics.Dropped != nil {
-				h.cfg.Metrics.Dropped()
-			}
-			h.log.Info("hub: dropped slow subscriber", "board", e.change.Board, "cursor", s.Cursor())
+		// The log was read from last on, so what is newer follows it.
+		if events[i].seq > h.last.Load() {
+			h.offerLocked(&events[i])
 		}
 	}
 	h.mu.Unlock()
 	if m := h.cfg.Metrics; m.Published != nil {
 		m.Published(len(changes))
+	}
+}
+
+// fanOutNext fans e out if it is the change right after the last one;
+// false means it is not (the log must be read).
+func (h *Hub) fanOutNext(e event) bool {
+	h.mu.Lock()
+	next := e.seq == h.last.Load()+1
+	if next {
+		h.offerLocked(&e)
+	}
+	h.mu.Unlock()
+	if m := h.cfg.Metrics; next && m.Published != nil {
+		m.Published(1)
+	}
+	return next
+}
+
+// offerLocked makes e the last change fanned out and offers it to every
+// live subscriber of its board, dropping those too far behind.
+func (h *Hub) offerLocked(e *event) {
+	h.last.Store(e.seq)
+	for s := range h.boards[e.change.Board] {
+		if !s.live {
+			continue // still replaying: it reads this change from the log
+		}
+		if s.offer(e) {
+			continue
+		}
+		h.removeLocked(s)
+		s.end(ErrSlow)
+		if h.cfg.Metrics.Dropped != nil {
+			h.cfg.Metrics.Dropped()
+		}
+		h.log.Info("hub: dropped slow subscriber", "board", e.change.Board, "cursor", s.Cursor())
 	}
 }
 
