@@ -47,9 +47,8 @@ type liveStream struct {
 	stopWatch func() // ends the hang-up watch; before conn.Close
 	state     atomic.Int32
 	hungUp    atomic.Bool
-	beat      atomic.Bool // a heartbeat tick has passed since the runner last looked
-
-	quiet bool // runner only: nothing written since the last heartbeat
+	wrote     atomic.Bool // written to since the last heartbeat tick
+	pingDue   atomic.Bool // two ticks passed without a write
 }
 
 // A stream's state: whether it waits, is queued, or is being run, and
@@ -131,6 +130,7 @@ func (s *liveStream) start(ctx context.Context, head []byte) bool {
 		}
 		s.a.metrics.delivered(len(batch.Changes))
 	}
+	s.wrote.Store(true)
 	// The runner's writes never wait (see writeNow), and an expired
 	// deadline would fail them before they were tried.
 	return s.conn.SetWriteDeadline(time.Time{}) == nil
@@ -196,10 +196,7 @@ func (s *liveStream) step() stepResult {
 		s.a.log.Debug("stream ended", "board", s.board, "cursor", s.sub.Cursor(), "reason", err)
 		return stepEnd
 	}
-	ping := false
-	if s.beat.Swap(false) {
-		ping, s.quiet = s.quiet, true
-	}
+	ping := s.pingDue.Swap(false)
 	if len(batch.Changes) == 0 && !ping {
 		return stepDone
 	}
@@ -210,7 +207,7 @@ func (s *liveStream) step() stepResult {
 	} else {
 		buf = sse.AppendComment(buf, "ping")
 	}
-	s.quiet = false
+	s.wrote.Store(true)
 	rest, err := s.writeNow(buf)
 	if err != nil {
 		return stepEnd
@@ -341,8 +338,9 @@ func (s *liveStream) runGuarded() {
 }
 
 // liveStreams is the set of live streams, for the heartbeat: one
-// goroutine waits for the hub's shared tick and marks every stream, and
-// runs only while there are streams.
+// goroutine waits for the hub's shared tick and runs only the streams
+// that have been silent for two ticks (2 × 7 s), to write a ping; it runs
+// only while there are streams.
 type liveStreams struct {
 	mu   sync.Mutex
 	all  map[*liveStream]struct{}
@@ -386,11 +384,14 @@ func (l *liveStreams) beat(feed Feed, stop chan struct{}) {
 		l.mu.Lock()
 		marked = marked[:0]
 		for s := range l.all {
-			marked = append(marked, s)
+			// Written to since the last tick: not silent yet.
+			if !s.wrote.Swap(false) {
+				marked = append(marked, s)
+			}
 		}
 		l.mu.Unlock()
 		for _, s := range marked {
-			s.beat.Store(true)
+			s.pingDue.Store(true)
 			s.schedule()
 		}
 		clear(marked)
