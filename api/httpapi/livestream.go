@@ -309,7 +309,13 @@ func (q *runQueue) push(s *liveStream) {
 	}
 }
 
+// workBatch is how many streams a worker takes per turn of the lock: one
+// at a time, the hub's fan-out and the workers took turns on it for every
+// stream.
+const workBatch = 32
+
 func (q *runQueue) work() {
+	var batch [workBatch]*liveStream
 	for {
 		q.mu.Lock()
 		if q.head == len(q.queue) {
@@ -318,11 +324,14 @@ func (q *runQueue) work() {
 			q.mu.Unlock()
 			return
 		}
-		s := q.queue[q.head]
-		q.queue[q.head] = nil
-		q.head++
+		n := copy(batch[:], q.queue[q.head:])
+		clear(q.queue[q.head : q.head+n])
+		q.head += n
 		q.mu.Unlock()
-		s.runGuarded()
+		for i, s := range batch[:n] {
+			batch[i] = nil
+			s.runGuarded()
+		}
 	}
 }
 
