@@ -88,7 +88,7 @@ type api struct {
 	images         Images
 	imageBytes     *limit.Writes
 	decodes        chan struct{} // a slot per upload being decoded
-	// detached counts the goroutines of detached streams (detach.go).
+	// detached counts the detached streams that have not ended (detach.go).
 	detached sync.WaitGroup
 	hangups  hangups     // notices detached streams' clients hanging up
 	live     liveStreams // detached streams once caught up (livestream.go)
@@ -102,7 +102,9 @@ type Handler struct {
 	api *api
 }
 
-// Wait waits for the detached streams' goroutines to end.
+// Wait waits for the detached streams to end. The goroutines that served
+// them (workers, the hang-up and heartbeat loops) have been told to stop
+// by then and end on their own a moment later.
 func (h *Handler) Wait() { h.api.detached.Wait() }
 
 // SetBlocklist replaces the blocklist for the writes that follow (the

@@ -18,8 +18,9 @@ import (
 // buffers, a chunk writer, the request and its contexts — about 44 KiB per
 // idle subscriber in `kairan bench`. So once subscribed, the stream takes
 // the connection over (Hijack), writes its own response head, and lives on
-// in one small goroutine that writes the events; the client hanging up is
-// noticed by one epoll loop for all streams (hangup_linux.go). The body is
+// without a goroutine of its own on Linux (livestream.go: workers write
+// its events, one epoll loop notices its client hanging up), in a writer
+// and a watcher goroutine elsewhere. The body is
 // delimited by closing the connection (no chunked framing), which every
 // HTTP/1.1 client and proxy understands. Where the connection cannot be
 // taken (HTTP/2) the stream is served in place; a HEAD never gets here
@@ -34,8 +35,8 @@ type slot struct {
 
 type slotKey struct{}
 
-// detach takes the connection over and serves sub from goroutines of its
-// own; false means it could not, and the caller serves the stream itself.
+// detach takes the connection over and serves sub from there; false means
+// it could not, and the caller serves the stream itself.
 func (a *api) detach(w http.ResponseWriter, r *http.Request, sub *hub.Subscription) bool {
 	if r.ProtoMajor != 1 {
 		return false

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -240,5 +241,80 @@ func TestHangUpsNoticedWithoutWrites(t *testing.T) {
 			}
 			time.Sleep(time.Millisecond)
 		}
+	}
+}
+
+// endedFeed hands out subscriptions that have already ended, so a stream's
+// start logs "stream ended" at once.
+type endedFeed struct{ httpapi.Feed }
+
+func (f endedFeed) Subscribe(ctx context.Context, board, cursor string) (*hub.Subscription, error) {
+	sub, err := f.Feed.Subscribe(ctx, board, cursor)
+	if err == nil {
+		if _, err := sub.Replay(ctx); err != nil { // its reset: the next call finds it ended
+			return nil, err
+		}
+		sub.Close()
+	}
+	return sub, err
+}
+
+// panicOn is a slog handler that panics on one message, like a bug on the
+// path that logs it would.
+type panicOn struct{ msg string }
+
+func (h panicOn) Enabled(context.Context, slog.Level) bool { return true }
+func (h panicOn) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		panic("a bug while " + h.msg)
+	}
+	return nil
+}
+func (h panicOn) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h panicOn) WithGroup(string) slog.Handler      { return h }
+
+// TestPanicInALiveStreamCostsOneStream: a bug that panics while a detached
+// stream starts ends that stream — the client sees it close, its slot and
+// count come back once (a second release would let one stream too many
+// in; a second Done would panic the process) — and the server goes on.
+func TestPanicInALiveStreamCostsOneStream(t *testing.T) {
+	st := openStore(t)
+	h, err := hub.New(context.Background(), hub.Config{Log: st, Heartbeat: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	streams := limit.NewStreams(2, 2)
+	handler := httpapi.New(httpapi.Config{Store: st, Feed: endedFeed{h}, Streams: streams,
+		Logger: slog.New(panicOn{"stream ended"})})
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+	for i := range 5 {
+		resp, err := srv.Client().Get(srv.URL + "/api/boards/lobby/events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 200 {
+			t.Fatalf("stream %d: %s", i, resp.Status)
+		}
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil && !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("stream %d: %v, want it closed", i, err)
+		}
+		resp.Body.Close()
+	}
+	deadline := time.Now().Add(patience)
+	for streams.Open() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d stream slots still held", streams.Open())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	h.Close()
+	waited := make(chan struct{})
+	go func() { handler.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(patience):
+		t.Fatal("Handler.Wait did not return: a stream's count was never given back")
 	}
 }

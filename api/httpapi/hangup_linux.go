@@ -54,9 +54,14 @@ func (h *hangups) watch(conn net.Conn, hangUp func()) (stop func(), err error) {
 		}
 		h.watched = map[int32]func(){}
 	}
-	h.next++
-	if h.next <= stopID {
-		h.next = stopID + 1 // wrapped
+	for {
+		h.next++
+		if h.next <= stopID {
+			h.next = stopID + 1 // wrapped
+		}
+		if _, taken := h.watched[h.next]; !taken {
+			break
+		}
 	}
 	id, loop := h.next, h.loop
 	// One-shot: after its first report the socket is not looked at again,
@@ -118,7 +123,7 @@ func startEpollLoop(h *hangups) (*epollLoop, error) {
 }
 
 // run waits for hang-ups until the stop eventfd is written. It blocks in
-// epoll_wait, one OS thread for every stream of the process.
+// epoll_wait: one OS thread for all the streams of the process.
 func (l *epollLoop) run(h *hangups) {
 	defer unix.Close(l.stopfd)
 	defer unix.Close(l.epfd)
@@ -129,8 +134,23 @@ func (l *epollLoop) run(h *hangups) {
 			continue
 		}
 		if err != nil {
-			// Not expected with a valid epoll fd; hang-ups are then noticed
-			// by the next failed write (a ping at most ~15 s later).
+			// Not expected with a valid epoll fd. The loop cannot go on,
+			// and its fds are closed on the way out, so no watch may use
+			// them again: every stream it watched is told its client is
+			// gone (the client reconnects and resumes from its cursor), and
+			// the next watch starts a new loop.
+			h.mu.Lock()
+			var orphans []func()
+			if h.loop == l {
+				for _, hangUp := range h.watched {
+					orphans = append(orphans, hangUp)
+				}
+				h.loop, h.watched = nil, nil
+			}
+			h.mu.Unlock()
+			for _, hangUp := range orphans {
+				hangUp()
+			}
 			return
 		}
 		for _, ev := range events[:n] {

@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 package httpapi
 
@@ -17,7 +17,8 @@ import (
 	"github.com/kairan/kairan/shared/sse"
 )
 
-// Live streams without a goroutine each. A detached SSE stream is served
+// Live streams without a goroutine each (Linux: hang-ups come from the
+// epoll loop of hangup_linux.go). A detached SSE stream is served
 // in two parts. Its start — the reset or the replay from its cursor, read
 // from the database page by page — runs on the request's own goroutine
 // with ordinary blocking writes. Once it has caught up it holds no
@@ -64,7 +65,7 @@ const (
 
 // detachLive serves sub on conn as a live stream; false means the hang-up
 // loop cannot watch this connection and nothing was taken over.
-func (a *api) detachLive(r *http.Request, conn net.Conn, head []byte, sub *hub.Subscription, release func()) bool {
+func (a *api) detachLive(r *http.Request, conn net.Conn, head []byte, sub *hub.Subscription, release func()) (taken bool) {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
 		return false
@@ -91,6 +92,7 @@ func (a *api) detachLive(r *http.Request, conn net.Conn, head []byte, sub *hub.S
 		if v := recover(); v != nil { // a bug costs one stream, not the process
 			a.log.Error("stream panic", "board", s.board, "panic", v, "stack", string(debug.Stack()))
 			s.close()
+			taken = true // and it is closed: nothing else may serve it
 		}
 	}()
 	if !s.start(ctx, head) {
@@ -274,16 +276,20 @@ func (s *liveStream) drain(rest []byte) {
 	s.run()
 }
 
-// close ends the stream; only its runner calls it, once.
+// close ends the stream. Its runner calls it; a second call (a recover
+// after a panic in the first) does nothing, and the slot and the count
+// are given back even if a step before them panics.
 func (s *liveStream) close() {
-	s.state.Store(streamClosed)
+	if s.state.Swap(streamClosed) == streamClosed {
+		return
+	}
+	defer s.a.detached.Done()
+	defer s.release()
+	defer s.a.metrics.streamClosed()
+	defer s.a.live.remove(s)
+	defer s.sub.Close()
+	defer func() { _ = s.conn.Close() }()
 	s.stopWatch() // before the close: see hangups.watch
-	_ = s.conn.Close()
-	s.sub.Close()
-	s.a.live.remove(s)
-	s.a.metrics.streamClosed()
-	s.release()
-	s.a.detached.Done()
 }
 
 // runQueue holds the streams waiting for a worker. Workers are started as
@@ -292,14 +298,25 @@ func (s *liveStream) close() {
 type runQueue struct {
 	mu      sync.Mutex
 	queue   []*liveStream
-	head    int
+	head    int // queue[:head] are taken
 	workers int
+	max     int // GOMAXPROCS when the first worker of a busy spell started
 }
 
 func (q *runQueue) push(s *liveStream) {
 	q.mu.Lock()
+	if q.head > 1024 && q.head > len(q.queue)/2 {
+		// Never empty for long under a sustained load: move the rest to
+		// the front instead of growing the array behind what was taken.
+		n := copy(q.queue, q.queue[q.head:])
+		clear(q.queue[n:])
+		q.queue, q.head = q.queue[:n], 0
+	}
 	q.queue = append(q.queue, s)
-	start := q.workers < runtime.GOMAXPROCS(0)
+	if q.workers == 0 {
+		q.max = runtime.GOMAXPROCS(0) // it takes the scheduler's lock: not per push
+	}
+	start := q.workers < q.max
 	if start {
 		q.workers++
 	}
@@ -309,8 +326,8 @@ func (q *runQueue) push(s *liveStream) {
 	}
 }
 
-// workBatch is how many streams a worker takes per turn of the lock: one
-// at a time, the hub's fan-out and the workers took turns on it for every
+// workBatch is how many streams a worker takes per turn of the lock, so
+// the hub's fan-out and the workers do not take turns on it for every
 // stream.
 const workBatch = 32
 

@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !linux
 
 package httpapi
 
@@ -9,7 +9,7 @@ import (
 	"github.com/kairan/kairan/api/hub"
 )
 
-// Off Unix there are no raw socket writes: detached streams keep their
+// Off Linux there is no hang-up loop: detached streams keep their
 // goroutines (detach.go).
 type (
 	liveStreams struct{}

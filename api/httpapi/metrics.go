@@ -43,7 +43,7 @@ func NewMetrics() *Metrics {
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kairan_rejected_total",
 			Help: "Requests refused by a guard: rate_limited, image_bytes, wrong_tokens, streams_full, streams_client, streams_network, blocked, too_many_boards, too_many_topics."}, []string{"reason"}),
 		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kairan_http_request_duration_seconds",
-			Help:    "HTTP request durations by route pattern (long polls until they answer; SSE streams until they are handed to their own goroutines).",
+			Help:    "HTTP request durations by route pattern (long polls until they answer; SSE streams until they are taken over from net/http).",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10, 30, 120}},
 			[]string{"route", "method"}),
 	}

@@ -1,6 +1,8 @@
 // Package hub fans committed changes out to the subscribers of each board.
-// After a commit the hub is woken with the new seq; its one loop reads the
-// new change rows once and hands each to every subscriber of its board.
+// After a commit the writer hands its change to the hub's one loop, which
+// gives it to every subscriber of its board; when changes came in between
+// (or another replica's commit is notified), the loop reads the new change
+// rows once instead.
 // Nothing runs per subscriber while the board is quiet: no queries, no
 // timers.
 package hub
@@ -28,7 +30,7 @@ type Log interface {
 
 // Metrics receives counts; nil fields are skipped.
 type Metrics struct {
-	Published func(n int) // changes read from the log and fanned out
+	Published func(n int) // changes fanned out
 	Dropped   func()      // slow subscribers dropped
 }
 
@@ -75,16 +77,16 @@ type Hub struct {
 	// otherwise).
 	publish chan event
 	done  chan struct{}
-	exit  chan struct{}
+	exit  chan struct{} // closed when run and beat have both ended
 
-	// beat is closed and replaced on every heartbeat tick. Every stream
-	// loads it each time round its loop, so it is an atomic, not under mu:
-	// thousands of streams woken by one change would otherwise queue on
-	// the lock the fan-out still holds (seen in a goroutine profile at
-	// 10,000 subscribers: two thirds of them waiting on it).
-	beat atomic.Pointer[chan struct{}]
+	// beats holds the heartbeat channel, closed and replaced on every tick
+	// (beat). Streams load it often, so it is an atomic, not under mu:
+	// thousands of streams woken by one change used to queue on the lock
+	// the fan-out still held (seen in a goroutine profile at 10,000
+	// subscribers: two thirds of them waiting on it).
+	beats atomic.Pointer[chan struct{}]
 	// last is the newest seq fanned out; committed changes may be newer.
-	// Written under mu (fanOut), read without it.
+	// Written under mu (offerLocked), read without it.
 	last atomic.Int64
 
 	mu     sync.Mutex
@@ -118,8 +120,12 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 		boards: map[string]map[*Subscription]struct{}{}}
 	h.last.Store(head)
 	beat := make(chan struct{})
-	h.beat.Store(&beat)
-	go h.run()
+	h.beats.Store(&beat)
+	var loops sync.WaitGroup
+	loops.Add(2)
+	go func() { defer loops.Done(); h.run() }()
+	go func() { defer loops.Done(); h.beat() }()
+	go func() { loops.Wait(); close(h.exit) }()
 	return h, nil
 }
 
@@ -180,13 +186,29 @@ func (h *Hub) Close() {
 
 // Heartbeat returns a channel that is closed at the next shared tick.
 // Streams use it for keep-alives instead of a timer each.
-func (h *Hub) Heartbeat() <-chan struct{} { return *h.beat.Load() }
+func (h *Hub) Heartbeat() <-chan struct{} { return *h.beats.Load() }
 
 // Last is the newest seq fanned out.
 func (h *Hub) Last() int64 { return h.last.Load() }
 
+// beat closes the heartbeat channel on every tick, in a loop of its own:
+// a read of the log that waits on a stalled database must not delay the
+// streams' pings.
+func (h *Hub) beat() {
+	tick := time.NewTicker(h.cfg.Heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-h.done:
+			return
+		case <-tick.C:
+			next := make(chan struct{})
+			close(*h.beats.Swap(&next))
+		}
+	}
+}
+
 func (h *Hub) run() {
-	defer close(h.exit)
 	tick := time.NewTicker(h.cfg.Heartbeat)
 	defer tick.Stop()
 	behind := false // the last read failed: retry on the next tick too
@@ -195,8 +217,6 @@ func (h *Hub) run() {
 		case <-h.done:
 			return
 		case <-tick.C:
-			next := make(chan struct{})
-			close(*h.beat.Swap(&next))
 			if !behind {
 				continue
 			}

@@ -174,11 +174,7 @@ func (s *Subscription) Replay(ctx context.Context) (Batch, error) {
 	return s.replay(ctx)
 }
 
-// Live reports whether the start is over: from now on the subscription
-// only hands over what the hub queues, and Poll never reads the log.
-func (s *Subscription) Live() bool { return s.first == nil && s.caughtUp }
-
-// Poll is Next without waiting, once Live: the changes queued since the
+// Poll is Next without waiting, once Replay has returned an empty batch: the changes queued since the
 // last call (an empty batch when there are none), or the error that ended
 // the subscription.
 func (s *Subscription) Poll() (Batch, error) {

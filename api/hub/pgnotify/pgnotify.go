@@ -12,6 +12,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -74,14 +75,24 @@ func Listen(ctx context.Context, dsn string, h Hub, log *slog.Logger) {
 			h.Notify(0)
 			resync = false
 		}
-		_, _, err := ln.ReceiveTimeout(ctx, Poll)
+		_, payload, err := ln.ReceiveTimeout(ctx, Poll)
 		var netErr net.Error
 		switch {
 		case ctx.Err() != nil:
 			return
-		case err == nil, errors.As(err, &netErr) && netErr.Timeout():
-			// A notification, or the safety poll: read what is new. The
-			// connection works, so the next trouble is tried again soon.
+		case err == nil:
+			// A notification carries its seq: one this replica's hub has
+			// already fanned out (its own write, published directly) costs
+			// no read of the log.
+			pause = minPause
+			seq, perr := strconv.ParseInt(payload, 10, 64)
+			if perr != nil || seq <= 0 {
+				seq = 0
+			}
+			h.Notify(seq)
+		case errors.As(err, &netErr) && netErr.Timeout():
+			// The safety poll: read what is new. The connection works, so
+			// the next trouble is tried again soon.
 			pause = minPause
 			h.Notify(0)
 		default:
