@@ -76,8 +76,8 @@ type Hub struct {
 	// subscribers took 29 ms p50 when the writer fanned out itself, 5 ms
 	// otherwise).
 	publish chan event
-	done  chan struct{}
-	exit  chan struct{} // closed when run and beat have both ended
+	done    chan struct{}
+	exit    chan struct{} // closed when run and beat have both ended
 
 	// beats holds the heartbeat channel, closed and replaced on every tick
 	// (beat). Streams load it often, so it is an atomic, not under mu:
