@@ -52,6 +52,7 @@ func (s *Session) lead(ctx context.Context) {
 		e.Network(false)
 	}
 	c := sync.NewCourier(s.cfg.Client, s.queue)
+	c.Pictures = s.cfg.Pictures
 	c.OnSent = func(op sync.Op, created *shared.CreatedTopic, edited *shared.Topic) {
 		s.do(func() { s.delivered(op, created, edited) })
 	}

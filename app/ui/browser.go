@@ -29,7 +29,8 @@ func openBrowserSession(name string, seed shared.Snapshot, show func(*board.Sess
 	s = board.Open(board.Config{
 		Board:   name,
 		Client:  &client.Client{},
-		Storage: localStorage{},
+		Storage:  localStorage{},
+		Pictures: keptPictures{},
 		Channel: sync.BrowserChannel,
 		Elect:   sync.BrowserElector,
 		TabID:   rand.Text(),

@@ -1,0 +1,252 @@
+// kairan's picture work, done by the browser's own APIs (docs/DESIGN.md
+// section 4): shrinking a photo before it is sent, the drawing pad, and the
+// bytes of posts not sent yet, kept in IndexedDB (local storage is too
+// small for them). app.wasm calls window.kairanPics and never decodes a
+// picture itself: Go's image packages would cost app.wasm ~100 KB and
+// decode far slower than the browser, and per-pointer-event calls into Go
+// would cost a render each.
+"use strict";
+(() => {
+  const maxSide = 2048; // shared.MaxImageSide: the server keeps no more
+
+  // encode writes canvas as the first of types the browser can write (a
+  // browser that cannot write WebP hands back PNG under another name).
+  async function encode(canvas, types, quality) {
+    for (const type of types) {
+      const blob = await new Promise((resolve) => canvas.toBlob(resolve, type, quality));
+      if (blob && blob.type === type) {
+        return blob;
+      }
+    }
+    throw new Error("this browser cannot save pictures");
+  }
+
+  function sized(w, h, limit) {
+    const scale = Math.min(1, limit / Math.max(w, h));
+    return [Math.max(1, Math.round(w * scale)), Math.max(1, Math.round(h * scale))];
+  }
+
+  function describe(blob, w, h) {
+    return { blob: blob, type: blob.type, width: w, height: h, bytes: blob.size, url: URL.createObjectURL(blob) };
+  }
+
+  // shrink turns a chosen file (camera or gallery) into a picture of at
+  // most maxSide on its longest side, turned upright (the photo's
+  // orientation applied), on white where it was transparent, as WebP or
+  // else JPEG.
+  async function shrink(file) {
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+    } catch (err) {
+      throw new Error("unreadable"); // not a picture this browser can open (HEIC in Chromium)
+    }
+    const [w, h] = sized(bitmap.width, bitmap.height, maxSide);
+    const canvas = document.createElement("canvas");
+    canvas.width = w;
+    canvas.height = h;
+    const g = canvas.getContext("2d");
+    g.fillStyle = "#fff";
+    g.fillRect(0, 0, w, h);
+    g.imageSmoothingQuality = "high";
+    g.drawImage(bitmap, 0, 0, w, h);
+    bitmap.close();
+    return describe(await encode(canvas, ["image/webp", "image/jpeg"], 0.85), w, h);
+  }
+
+  // The drawing pad. Strokes are kept in coordinates relative to the
+  // pad's width (0..1 across), so the pad can change size (a phone turned)
+  // and a drawing is exported at one resolution whatever the screen.
+  const aspect = 3 / 4; // height / width
+  const exportWidth = 1200;
+  const pads = new WeakMap();
+
+  class Pad {
+    constructor(canvas) {
+      this.canvas = canvas;
+      this.strokes = [];
+      this.color = "#1d2521";
+      this.width = 0.006; // of the pad's width
+      this.current = null;
+      this.onchange = null;
+      canvas.addEventListener("pointerdown", (e) => this.down(e));
+      canvas.addEventListener("pointermove", (e) => this.move(e));
+      for (const name of ["pointerup", "pointercancel", "lostpointercapture"]) {
+        canvas.addEventListener(name, () => this.up());
+      }
+      new ResizeObserver(() => this.fit()).observe(canvas);
+      this.fit();
+    }
+    fit() {
+      const ratio = Math.min(window.devicePixelRatio || 1, 3);
+      const w = Math.max(1, Math.round(this.canvas.clientWidth * ratio));
+      if (w !== this.canvas.width) {
+        this.canvas.width = w;
+        this.canvas.height = Math.round(w * aspect);
+        this.redraw();
+      }
+    }
+    point(e) {
+      const r = this.canvas.getBoundingClientRect();
+      return [(e.clientX - r.left) / r.width, (e.clientY - r.top) / r.width];
+    }
+    down(e) {
+      if (e.button !== 0 && e.pointerType === "mouse") {
+        return;
+      }
+      e.preventDefault();
+      this.canvas.setPointerCapture(e.pointerId);
+      this.current = { color: this.color, width: this.width, points: [this.point(e)] };
+      this.strokes.push(this.current);
+      this.paint(this.canvas, this.current);
+    }
+    move(e) {
+      if (!this.current) {
+        return;
+      }
+      e.preventDefault();
+      const coalesced = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
+      const before = this.current.points.length;
+      for (const ev of coalesced.length ? coalesced : [e]) {
+        this.current.points.push(this.point(ev));
+      }
+      this.paint(this.canvas, this.current, before - 1);
+    }
+    up() {
+      if (this.current) {
+        this.current = null;
+        this.changed();
+      }
+    }
+    changed() {
+      if (this.onchange) {
+        this.onchange(this.strokes.length);
+      }
+    }
+    // paint draws stroke s on canvas c from point index from on.
+    paint(c, s, from) {
+      const g = c.getContext("2d");
+      const k = c.width;
+      g.strokeStyle = s.color;
+      g.fillStyle = s.color;
+      g.lineWidth = s.width * k;
+      g.lineCap = "round";
+      g.lineJoin = "round";
+      const p = s.points;
+      if (p.length === 1) {
+        g.beginPath();
+        g.arc(p[0][0] * k, p[0][1] * k, (s.width * k) / 2, 0, 2 * Math.PI);
+        g.fill();
+        return;
+      }
+      g.beginPath();
+      const start = from || 0;
+      g.moveTo(p[start][0] * k, p[start][1] * k);
+      for (let i = start + 1; i < p.length; i++) {
+        g.lineTo(p[i][0] * k, p[i][1] * k);
+      }
+      g.stroke();
+    }
+    redraw(c) {
+      c = c || this.canvas;
+      const g = c.getContext("2d");
+      g.fillStyle = "#fff";
+      g.fillRect(0, 0, c.width, c.height);
+      for (const s of this.strokes) {
+        this.paint(c, s);
+      }
+    }
+    undo() {
+      this.strokes.pop();
+      this.current = null;
+      this.redraw();
+      this.changed();
+    }
+    clear() {
+      this.strokes = [];
+      this.current = null;
+      this.redraw();
+      this.changed();
+    }
+    // export draws the strokes afresh at exportWidth, as PNG: lossless
+    // keeps lines crisp, and flat colours compress to a few tens of KB.
+    async export() {
+      const c = document.createElement("canvas");
+      c.width = exportWidth;
+      c.height = Math.round(exportWidth * aspect);
+      this.redraw(c);
+      return describe(await encode(c, ["image/png"]), c.width, c.height);
+    }
+  }
+
+  // pad is the drawing pad on the canvas with id, made on first use.
+  function pad(id) {
+    const canvas = document.getElementById(id);
+    if (!canvas) {
+      return null;
+    }
+    let p = pads.get(canvas);
+    if (!p) {
+      p = new Pad(canvas);
+      pads.set(canvas, p);
+    }
+    return p;
+  }
+
+  // The kept pictures: one IndexedDB store, Blobs by key. Every call
+  // opens the database anew when the last open failed (private mode may
+  // allow it later).
+  let opened = null;
+  function db() {
+    if (!opened) {
+      opened = new Promise((resolve, reject) => {
+        const req = indexedDB.open("kairan", 1);
+        req.onupgradeneeded = () => req.result.createObjectStore("pictures");
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+        req.onblocked = () => reject(new Error("the picture store is blocked by another tab"));
+      }).catch((err) => {
+        opened = null;
+        throw err;
+      });
+    }
+    return opened;
+  }
+  async function run(mode, f) {
+    const d = await db();
+    return new Promise((resolve, reject) => {
+      const tx = d.transaction("pictures", mode);
+      const req = f(tx.objectStore("pictures"));
+      tx.oncomplete = () => resolve(req.result);
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error || new Error("aborted"));
+    });
+  }
+  const urls = new Map(); // object URLs of kept pictures shown on this page
+
+  window.kairanPics = {
+    shrink: shrink,
+    pad: pad,
+    keep: (key, blob) => run("readwrite", (s) => s.put(blob, key)).then(() => true),
+    load: (key) => run("readonly", (s) => s.get(key)).then((b) => b || null),
+    drop: (key) => {
+      const u = urls.get(key);
+      if (u) {
+        URL.revokeObjectURL(u);
+        urls.delete(key);
+      }
+      return run("readwrite", (s) => s.delete(key)).then(() => true);
+    },
+    // url is an object URL of the kept picture at key ("" when none).
+    url: async (key) => {
+      if (!urls.has(key)) {
+        const b = await run("readonly", (s) => s.get(key));
+        if (!b) {
+          return "";
+        }
+        urls.set(key, URL.createObjectURL(b));
+      }
+      return urls.get(key);
+    },
+  };
+})();
