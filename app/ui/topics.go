@@ -114,7 +114,7 @@ func renderRefused(c *controls, w *words, op sync.Op, why string) app.UI {
 	refill := func(ctx app.Context, e app.Event) {
 		if c != nil {
 			c.refill = Refill{Text: op.Comment, Image: op.Image, Seq: c.refill.Seq + 1}
-			c.session.Retract(op.Key) // its picture stays kept, for the form
+			c.session.Retract(op.Key)                                         // its picture stays kept, for the form
 			ctx.Dispatch(func(app.Context) { c.fill("comment", op.Comment) }) // the page re-renders the form
 		}
 	}
