@@ -86,12 +86,19 @@ func (f *PostForm) tunePad(ctx app.Context) {
 	if f.thick {
 		width = thickPen
 	}
-	ctx.Defer(func(app.Context) {
+	tune := func(app.Context) {
 		if p := pad(); p.Truthy() {
 			p.Set("color", colour)
 			p.Set("width", width)
 		}
-	})
+	}
+	if pad().Truthy() {
+		tune(ctx)
+		return
+	}
+	// The pad's canvas is in the page after the next render; deferred on
+	// the page's context, which outlives the button (forms.go).
+	f.C.page.Defer(tune)
 }
 
 func (f *PostForm) onDraw(ctx app.Context, e app.Event) {

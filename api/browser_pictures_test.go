@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	bt "github.com/kairan/kairan/api/internal/browsertest"
+	"github.com/kairan/kairan/app/client"
+	"github.com/kairan/kairan/shared"
+)
+
+// Pictures in the real page: a photo chosen from a file and a drawing made
+// by pointer events, shrunk by the browser, posted, and shown live on a
+// second person's screen; a picture posted offline is delivered once.
+
+// writePhoto writes a JPEG of w×h (a gradient, so it is no flat colour a
+// codec could shrink to nothing) and returns its path.
+func writePhoto(t *testing.T, w, h int) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.RGBA{uint8(x * 255 / w), uint8(y * 255 / h), uint8((x + y) % 256), 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "photo.jpg")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// draw opens the pad, draws two strokes with the mouse (real input
+// events, which the page sees as pointer events), and uses the drawing.
+func draw(t *testing.T, tab context.Context) {
+	t.Helper()
+	bt.Do(t, tab, 10*time.Second, "open the pad", chromedp.Click(chromedp.ID("draw")))
+	bt.Until(t, tab, 10*time.Second, "the pad", `document.getElementById("draw-pad")?.width > 0 && window.kairanPics.pad("draw-pad") !== null`)
+	bt.Do(t, tab, 5*time.Second, "scroll the pad into view", chromedp.Evaluate[chromedp.Void](`document.getElementById("draw-pad").scrollIntoView({block: "center"})`))
+	rect := bt.Within(t, tab, 5*time.Second, "measure the pad", chromedp.Evaluate[[]float64](
+		`(() => { const r = document.getElementById("draw-pad").getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`))
+	x0, y0, w, h := rect[0], rect[1], rect[2], rect[3]
+	stroke := func(fx0, fy0, fx1, fy1 float64) []chromedp.Action[chromedp.Void] {
+		steps := []chromedp.Action[chromedp.Void]{chromedp.MouseEvent(chromedp.MousePressed, x0+fx0*w, y0+fy0*h, chromedp.ButtonLeft)}
+		for i := 1; i <= 8; i++ {
+			f := float64(i) / 8
+			steps = append(steps, chromedp.MouseEvent(chromedp.MouseMoved, x0+(fx0+(fx1-fx0)*f)*w, y0+(fy0+(fy1-fy0)*f)*h, chromedp.ButtonLeft))
+		}
+		return append(steps, chromedp.MouseEvent(chromedp.MouseReleased, x0+fx1*w, y0+fy1*h, chromedp.ButtonLeft))
+	}
+	bt.Do(t, tab, 10*time.Second, "draw a stroke", stroke(.1, .2, .9, .8)...)
+	bt.Do(t, tab, 10*time.Second, "thick red", chromedp.Click(chromedp.CSS(".swatch-1")), chromedp.Click(chromedp.CSS(".pen.thick")))
+	bt.Do(t, tab, 10*time.Second, "draw another", stroke(.1, .8, .9, .2)...)
+	t.Logf("DEBUG pad: %s", bt.Within(t, tab, 5*time.Second, "debug", chromedp.Evaluate[string](`JSON.stringify({p: [...document.querySelectorAll(".pad-tools [aria-pressed]")].map(b => b.className + ":" + b.getAttribute("aria-pressed")), s: window.kairanPics.pad("draw-pad").strokes.map(s => [s.color, s.width, s.points.length]), w: document.getElementById("draw-pad").width, cw: document.getElementById("draw-pad").clientWidth})`)))
+	bt.Until(t, tab, 5*time.Second, "two strokes on the pad", `window.kairanPics.pad("draw-pad").strokes.length === 2 &&
+		window.kairanPics.pad("draw-pad").strokes[1].color === "#d1342f"`)
+}
+
+// attached waits for the picture attached to the post form to show.
+const attached = `document.querySelector("#attached img.pic-img")?.complete === true && document.querySelector("#attached img.pic-img").naturalWidth > 0`
+
+// pictureShown is a JS test that a topic with alt text alt shows its
+// server preview, loaded, linking to the full picture.
+func pictureShown(alt string) string {
+	return `[...document.querySelectorAll("#topics .topic:not(.pending) a.pic img")].some(img => img.alt === ` + jsString(alt) + ` &&
+		img.complete && img.naturalWidth > 0 && /^\/api\/images\/[A-Za-z0-9_-]+\/preview$/.test(new URL(img.src).pathname) &&
+		new URL(img.closest("a").href).pathname + "/preview" === new URL(img.src).pathname)`
+}
+
+// TestBrowserPhotoAndDrawingShowLive: Ann posts a photo chosen from a file
+// (larger than the server keeps: the browser shrinks it) and then a
+// drawing made with the mouse; Bob, in another browser, sees both without
+// a reload, each at its aspect ratio with its alt text; accessibility holds
+// with pictures on the board and the pad open.
+func TestBrowserPhotoAndDrawingShowLive(t *testing.T) {
+	m := startServer(t)
+	browser := bt.New(t)
+	other := bt.New(t) // Bob: another browser
+	url := m.URL() + "/b/pictures"
+	const slow = 60 * time.Second
+	ann, bob := bt.NewContext(t, browser), bt.NewContext(t, other)
+	for _, tab := range []context.Context{ann, bob} {
+		bt.Do(t, tab, slow, "open the board", chromedp.EmulateViewport(360, 740), chromedp.Navigate(url))
+		bt.Until(t, tab, slow, "the live board", `document.querySelector(".page[data-app]") !== null && `+liveSSE)
+	}
+
+	photo := writePhoto(t, 3000, 2000)
+	bt.Do(t, ann, 10*time.Second, "choose a photo",
+		chromedp.SendKeys(chromedp.ID("author"), "Ann"),
+		chromedp.SetUploadFiles(chromedp.ID("photo"), []string{photo}))
+	bt.Until(t, ann, 30*time.Second, "the photo attached", attached)
+	bt.Do(t, ann, 10*time.Second, "post the photo",
+		chromedp.SendKeys(chromedp.ID("comment"), "the view from the roof"),
+		chromedp.Click(chromedp.ID("post-button")))
+	bt.Until(t, bob, 30*time.Second, "Ann's photo on Bob's screen", pictureShown("Photo by Ann"))
+	bt.Until(t, ann, 30*time.Second, "the photo posted, the form empty", pictureShown("Photo by Ann")+
+		` && document.getElementById("attached") === null && document.getElementById("comment").value === ""`)
+
+	draw(t, ann)
+	axe := axeSource(t)
+	axeCheck(t, ann, axe, "the drawing pad on a phone")
+	screenshot(t, ann, "board-draw-phone.png")
+	bt.Do(t, ann, 10*time.Second, "use the drawing", chromedp.Click(chromedp.ID("use-drawing")))
+	bt.Until(t, ann, 30*time.Second, "the drawing attached", attached+` && document.getElementById("draw-pad") === null`)
+	bt.Do(t, ann, 10*time.Second, "post the drawing alone", chromedp.Click(chromedp.ID("post-button")))
+	bt.Until(t, bob, 30*time.Second, "Ann's drawing on Bob's screen", pictureShown("Drawing by Ann"))
+
+	// What the server keeps: the photo shrunk to 2048 on its longest side
+	// by the browser, at its aspect; the drawing as PNG; and the page lays
+	// each out at that aspect before its bytes arrive.
+	snap, err := (&client.Client{Base: m.URL()}).Snapshot(context.Background(), "pictures")
+	if err != nil || len(snap.Topics) != 2 {
+		t.Fatalf("the server has %+v, %v", snap, err)
+	}
+	drawing, shot := snap.Topics[0], snap.Topics[1]
+	if img := shot.Image; img == nil || img.Type != shared.TypeJPEG || img.Width != 2048 || img.Height != 1365 || shot.Comment != "the view from the roof" {
+		t.Errorf("the photo's topic = %+v, image %+v; want a 2048×1365 JPEG", shot, img)
+	}
+	if img := drawing.Image; img == nil || img.Type != shared.TypePNG || img.Width*3 != img.Height*4 || drawing.Comment != "" {
+		t.Errorf("the drawing's topic = %+v, image %+v; want a 4:3 PNG without comment", drawing, img)
+	}
+	for _, tp := range []shared.Topic{shot, drawing} {
+		ratio := bt.Within(t, bob, 5*time.Second, "the laid-out aspect", chromedp.Evaluate[[]int](
+			`(() => { const img = document.querySelector('#topic-`+strconv.FormatInt(tp.ID, 10)+` img.pic-img'); return [+img.getAttribute("width"), +img.getAttribute("height")]; })()`))
+		if w, h := ratio[0], ratio[1]; w <= 0 || h <= 0 || abs(w*tp.Image.Height-h*tp.Image.Width) > max(tp.Image.Width, tp.Image.Height) {
+			t.Errorf("topic %d is laid out at %d×%d, its picture is %d×%d", tp.ID, w, h, tp.Image.Width, tp.Image.Height)
+		}
+	}
+
+	axeCheck(t, bob, axe, "a board with pictures on a phone")
+	screenshot(t, bob, "board-pictures-phone.png")
+	bt.Do(t, bob, 10*time.Second, "desktop width", chromedp.EmulateViewport(1280, 900))
+	axeCheck(t, bob, axe, "a board with pictures on a desktop")
+	screenshot(t, bob, "board-pictures-desktop.png")
+	bt.Do(t, ann, 10*time.Second, "desktop width", chromedp.EmulateViewport(1280, 900))
+	draw(t, ann)
+	bt.Do(t, ann, 5*time.Second, "to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	axeCheck(t, ann, axe, "the drawing pad on a desktop")
+	screenshot(t, ann, "board-draw-desktop.png")
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// TestBrowserOfflinePictureIsDeliveredOnce: a drawing posted while the
+// server is out of reach shows as pending with its picture (from the
+// bytes the browser keeps), survives a reload, and is delivered when the
+// server returns: one topic, one picture, as a second person sees.
+func TestBrowserOfflinePictureIsDeliveredOnce(t *testing.T) {
+	browser := bt.New(t)
+	db := filepath.Join(t.TempDir(), "k.db")
+	m := startRelease(t, db, "127.0.0.1:0", "pictures-v1")
+	addr, url := m.ln.Addr().String(), m.URL()+"/b/cellar"
+	ann := bt.NewContext(t, browser)
+	bt.Do(t, ann, 60*time.Second, "open the board", chromedp.EmulateViewport(360, 740), chromedp.Navigate(url))
+	bt.Until(t, ann, 60*time.Second, "the live board", `document.querySelector(".page[data-app]") !== null && `+liveSSE)
+	swReady(t, ann, "kairan-pictures-v1")
+
+	m.Close()
+	bt.Until(t, ann, 30*time.Second, "the server out of reach", `(document.getElementById("status")?.textContent ?? "").startsWith("can't reach the server")`)
+	draw(t, ann)
+	bt.Do(t, ann, 10*time.Second, "use the drawing", chromedp.Click(chromedp.ID("use-drawing")))
+	bt.Until(t, ann, 30*time.Second, "the drawing attached", attached)
+	const comment = "drawn in the cellar"
+	bt.Do(t, ann, 10*time.Second, "post while offline",
+		chromedp.SendKeys(chromedp.ID("comment"), comment),
+		chromedp.Click(chromedp.ID("post-button")))
+	pending := `(() => { const li = document.querySelector("#topics .topic.pending"); const img = li?.querySelector("img.pic-img");
+		return li?.querySelector(".comment")?.textContent === ` + jsString(comment) + ` && img?.src.startsWith("blob:") && img.complete && img.naturalWidth > 0; })()`
+	bt.Until(t, ann, 30*time.Second, "the pending post with its picture", pending)
+	bt.Do(t, ann, 30*time.Second, "reload while offline", chromedp.Reload())
+	bt.Until(t, ann, 60*time.Second, "the pending post with its picture after the reload", pending)
+	screenshot(t, ann, "board-offline-picture-phone.png")
+
+	m2 := startRelease(t, db, addr, "pictures-v1")
+	bt.Until(t, ann, 60*time.Second, "the post delivered", `document.querySelector("#topics .topic.pending") === null && `+pictureShown("Drawing by anonymous"))
+	bob := bt.NewContext(t, browser)
+	bt.Do(t, bob, 60*time.Second, "open the board as Bob", chromedp.Navigate(url))
+	bt.Until(t, bob, 60*time.Second, "the post on Bob's screen, once", pictureShown("Drawing by anonymous")+` &&
+		[...document.querySelectorAll("#topics .topic .comment")].filter(e => e.textContent === `+jsString(comment)+`).length === 1`)
+	snap, err := (&client.Client{Base: m2.URL()}).Snapshot(context.Background(), "cellar")
+	if err != nil || len(snap.Topics) != 1 || snap.Topics[0].Image == nil || snap.Topics[0].Comment != comment {
+		t.Fatalf("the server has %+v, %v; want one topic with its picture", snap, err)
+	}
+	// The kept bytes went with the delivery.
+	left := bt.Within(t, ann, 10*time.Second, "the kept pictures", chromedp.Evaluate[int](`new Promise((ok, fail) => {
+		const r = indexedDB.open("kairan"); r.onerror = fail;
+		r.onsuccess = () => { const q = r.result.transaction("pictures").objectStore("pictures").count(); q.onsuccess = () => ok(q.result); q.onerror = fail; };
+	})`, chromedp.EvalAwaitPromise))
+	if left != 0 {
+		t.Errorf("%d pictures are still kept in IndexedDB after delivery", left)
+	}
+}
