@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,7 +66,6 @@ func draw(t *testing.T, tab context.Context) {
 	bt.Do(t, tab, 10*time.Second, "draw a stroke", stroke(.1, .2, .9, .8)...)
 	bt.Do(t, tab, 10*time.Second, "thick red", chromedp.Click(chromedp.CSS(".swatch-1")), chromedp.Click(chromedp.CSS(".pen.thick")))
 	bt.Do(t, tab, 10*time.Second, "draw another", stroke(.1, .8, .9, .2)...)
-	t.Logf("DEBUG pad: %s", bt.Within(t, tab, 5*time.Second, "debug", chromedp.Evaluate[string](`JSON.stringify({p: [...document.querySelectorAll(".pad-tools [aria-pressed]")].map(b => b.className + ":" + b.getAttribute("aria-pressed")), s: window.kairanPics.pad("draw-pad").strokes.map(s => [s.color, s.width, s.points.length]), w: document.getElementById("draw-pad").width, cw: document.getElementById("draw-pad").clientWidth})`)))
 	bt.Until(t, tab, 5*time.Second, "two strokes on the pad", `window.kairanPics.pad("draw-pad").strokes.length === 2 &&
 		window.kairanPics.pad("draw-pad").strokes[1].color === "#d1342f"`)
 }
@@ -208,4 +208,27 @@ func TestBrowserOfflinePictureIsDeliveredOnce(t *testing.T) {
 	if left != 0 {
 		t.Errorf("%d pictures are still kept in IndexedDB after delivery", left)
 	}
+
+	// The service worker kept the preview Ann's page showed (and nothing
+	// else under /api/): with the server gone, a reload still shows it.
+	bt.Until(t, ann, 30*time.Second, "the preview in the picture cache", `caches.open("kairan-pictures").then(c => c.keys()).then(ks => {
+		window.__pictureKeys = ks.map(k => new URL(k.url).pathname); return true; }) && (window.__pictureKeys ?? []).some(p => /^\/api\/images\/[A-Za-z0-9_-]+\/preview$/.test(p))`)
+	keys := bt.Within(t, ann, 10*time.Second, "the cached paths", chromedp.Evaluate[[]string](`(async () => {
+		const out = [];
+		for (const name of await caches.keys()) {
+			for (const k of await (await caches.open(name)).keys()) {
+				const p = new URL(k.url).pathname;
+				if (p.startsWith("/api/")) { out.push(name + " " + p); }
+			}
+		}
+		return out;
+	})()`, chromedp.EvalAwaitPromise))
+	for _, k := range keys {
+		if !strings.HasPrefix(k, "kairan-pictures /api/images/") {
+			t.Errorf("the service worker cached %s: only pictures may be cached under /api/", k)
+		}
+	}
+	m2.Close()
+	bt.Do(t, ann, 30*time.Second, "reload with the server gone", chromedp.Reload())
+	bt.Until(t, ann, 60*time.Second, "the picture from the cache", `document.querySelector(".page[data-app]") !== null && `+pictureShown("Drawing by anonymous"))
 }
