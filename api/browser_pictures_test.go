@@ -151,6 +151,14 @@ func TestBrowserPhotoAndDrawingShowLive(t *testing.T) {
 	bt.Do(t, ann, 5*time.Second, "to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	axeCheck(t, ann, axe, "the drawing pad on a desktop")
 	screenshot(t, ann, "board-draw-desktop.png")
+
+	// A tap on the photo opens the full picture (the server's, with its
+	// sandbox CSP), at the size the server keeps.
+	href := bt.Within(t, bob, 5*time.Second, "the photo's link", chromedp.Evaluate[string](
+		`document.querySelector('#topic-`+strconv.FormatInt(shot.ID, 10)+` a.pic').href`))
+	bt.Do(t, bob, 30*time.Second, "open the full photo", chromedp.Navigate(href))
+	bt.Until(t, bob, 30*time.Second, "the full photo", `document.images.length === 1 && document.images[0].complete &&
+		document.images[0].naturalWidth === 2048 && document.images[0].naturalHeight === 1365`)
 }
 
 func abs(n int) int {
