@@ -1,11 +1,11 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -118,7 +118,10 @@ func (a *api) readImage(w http.ResponseWriter, r *http.Request) ([]byte, error) 
 		size = a.images.MaxBytes
 	}
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(a.bodyTimeout + time.Duration(size/minUploadRate)*time.Second))
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.images.MaxBytes))
+	// One allocation of the announced size, not a doubling series.
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), a.images.MaxBytes)+bytes.MinRead))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, a.images.MaxBytes))
+	body := buf.Bytes()
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):

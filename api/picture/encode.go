@@ -8,8 +8,6 @@ import (
 	"image/jpeg"
 	"image/png"
 
-	xdraw "golang.org/x/image/draw"
-
 	"github.com/kairan/kairan/shared"
 )
 
@@ -17,29 +15,21 @@ import (
 // the bytes of PNG; artefacts start to show on flat colours below ~80.
 const jpegQuality = 85
 
-// scaler shrinks pictures. CatmullRom widens its kernel by the shrink
-// factor, so a 4000-px photo brought to 2048 or 480 averages every pixel
-// it covers instead of aliasing (docs/BENCHMARKS.md has its cost).
-var scaler = xdraw.CatmullRom
-
 // fit returns src as RGBA, shrunk to fit side × side when it is larger.
 func fit(src image.Image, side int) *image.RGBA {
 	b := src.Bounds()
 	w, h := b.Dx(), b.Dy()
-	if w > side || h > side {
-		if w >= h {
-			w, h = side, max(1, (h*side+w/2)/w)
-		} else {
-			w, h = max(1, (w*side+h/2)/h), side
-		}
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, w, h))
-	if w == b.Dx() && h == b.Dy() {
+	if w <= side && h <= side {
+		dst := image.NewRGBA(image.Rect(0, 0, w, h))
 		draw.Draw(dst, dst.Rect, src, b.Min, draw.Src)
-	} else {
-		scaler.Scale(dst, dst.Rect, src, b, xdraw.Src, nil)
+		return dst
 	}
-	return dst
+	if w >= h {
+		w, h = side, max(1, (h*side+w/2)/w)
+	} else {
+		w, h = max(1, (w*side+h/2)/h), side
+	}
+	return shrink(src, w, h)
 }
 
 // encode writes the picture and its preview in one format. A picture with

@@ -3,6 +3,8 @@ package store
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -211,5 +213,57 @@ func TestImageBytesRoundTrip(t *testing.T) {
 	f, err := s.ReadImage(context.Background(), up.ID, false)
 	if err != nil || !bytes.Equal(f.Bytes, full) {
 		t.Fatalf("1 MiB did not round-trip: %v", err)
+	}
+}
+
+// Racing writers (PostgreSQL runs them in parallel): one upload per key,
+// and one post per picture.
+func TestImageRaces(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	const n = 8
+	in := NewImage{Board: "lobby", Type: shared.TypeJPEG, Width: 1, Height: 1, Full: []byte("f"), Preview: []byte("p"),
+		IdempotencyKey: "race-race-race-race-race-1", BodyHash: "b"}
+	uploads := make([]CreatedImage, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { uploads[i], errs[i] = s.CreateImage(ctx, in) })
+	}
+	wg.Wait()
+	fresh := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("upload %d: %v", i, errs[i])
+		}
+		if !uploads[i].Replayed {
+			fresh++
+		}
+		if uploads[i].ID != uploads[0].ID {
+			t.Fatalf("the same key gave two pictures: %s and %s", uploads[i].ID, uploads[0].ID)
+		}
+	}
+	if fresh != 1 {
+		t.Fatalf("%d uploads were not replays, want exactly 1", fresh)
+	}
+
+	posted := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			_, posted[i] = s.CreateTopic(ctx, NewTopic{Board: "lobby", Author: "a", Comment: fmt.Sprint(i), ImageID: uploads[0].ID})
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range posted {
+		switch {
+		case err == nil:
+			ok++
+		case shared.ErrorCode(err) != shared.CodeImageUnavailable:
+			t.Fatalf("post: %v", err)
+		}
+	}
+	if snap, _ := s.Snapshot(ctx, "lobby", 100); ok != 1 || len(snap.Topics) != 1 {
+		t.Fatalf("%d posts took the picture and the board has %d topics, want 1 and 1", ok, len(snap.Topics))
 	}
 }
