@@ -2,9 +2,9 @@
 // section 4): shrinking a photo before it is sent, the drawing pad, and the
 // bytes of posts not sent yet, kept in IndexedDB (local storage is too
 // small for them). app.wasm calls window.kairanPics and never decodes a
-// picture itself: Go's image packages would cost app.wasm ~100 KB and
-// decode far slower than the browser, and per-pointer-event calls into Go
-// would cost a render each.
+// picture itself: Go's image packages would cost app.wasm ~170 KB brotli
+// (docs/BENCHMARKS.md) and decode in wasm instead of the browser's native
+// decoders, and per-pointer-event calls into Go would cost a render each.
 "use strict";
 (() => {
   const maxSide = 2048; // shared.MaxImageSide: the server keeps no more

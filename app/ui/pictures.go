@@ -15,10 +15,10 @@ import (
 // Pictures on the page. The browser does all picture work through its
 // own APIs (web/pics.js: shrinking a photo, the drawing pad, IndexedDB);
 // app.wasm only passes JS values along and never decodes a picture. Go's
-// image packages would add ~100 KB to app.wasm and decode far slower; a
-// drawing pad in Go would cross into Go on every pointer move. The pad
-// and the shrinking are ~200 lines of JS, far smaller than the same
-// through go-app's interop, and the same in every browser.
+// image packages would add ~170 KB brotli to app.wasm (docs/BENCHMARKS.md)
+// and decode in wasm instead of natively; a drawing pad in Go would cross
+// into Go on every pointer move. The pad and the shrinking are ~250 lines
+// of JS, far smaller than the same through go-app's interop.
 
 // pics is web/pics.js's API, or an error when the script did not load.
 func pics() (app.Value, error) {
