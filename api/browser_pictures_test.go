@@ -6,10 +6,13 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -239,4 +242,62 @@ func TestBrowserOfflinePictureIsDeliveredOnce(t *testing.T) {
 	m2.Close()
 	bt.Do(t, ann, 30*time.Second, "reload with the server gone", chromedp.Reload())
 	bt.Until(t, ann, 60*time.Second, "the picture from the cache", `document.querySelector(".page[data-app]") !== null && `+pictureShown("Drawing by anonymous"))
+}
+
+// TestBrowserPictureLostAnswersStillPostOnce: a proxy lets the page's
+// first upload and first post reach the server but drops both answers, as
+// a train tunnel would; the page sends each again with its own key (the
+// picture's bytes read again from IndexedDB), and there is one topic with
+// one picture.
+func TestBrowserPictureLostAnswersStillPostOnce(t *testing.T) {
+	tab := bt.New(t)
+	m := startServer(t)
+	var uploads, posts atomic.Int32
+	var edge *courierEdge
+	edge = newCourierEdge(t, m, func(w http.ResponseWriter, r *http.Request, n int) bool {
+		var count *atomic.Int32
+		switch {
+		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/images"):
+			count = &uploads
+		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/topics"):
+			count = &posts
+		default:
+			return false
+		}
+		if count.Add(1) != 1 {
+			return false
+		}
+		rec := httptest.NewRecorder()
+		edge.forward.ServeHTTP(rec, r) // the server takes it...
+		if rec.Code != http.StatusCreated {
+			t.Errorf("the first %s was answered %d %s", r.URL.Path, rec.Code, rec.Body)
+		}
+		hangUp(w) // ...and the answer is lost
+		return true
+	})
+	bt.Do(t, tab, 60*time.Second, "open the board through the proxy", chromedp.EmulateViewport(360, 740), chromedp.Navigate(edge.URL+"/b/tunnel"))
+	bt.Until(t, tab, 60*time.Second, "the live board", `document.querySelector(".page[data-app]") !== null && `+liveSSE)
+	bt.Do(t, tab, 10*time.Second, "choose a photo", chromedp.SetUploadFiles(chromedp.ID("photo"), []string{writePhoto(t, 800, 600)}))
+	bt.Until(t, tab, 30*time.Second, "the photo attached", attached)
+	bt.Do(t, tab, 10*time.Second, "post", chromedp.SendKeys(chromedp.ID("comment"), "through the tunnel"), chromedp.Click(chromedp.ID("post-button")))
+	bt.Until(t, tab, 60*time.Second, "the post, once, owned, with its picture", `document.querySelector("#topics .topic.pending") === null &&
+		document.querySelectorAll("#topics .topic").length === 1 && document.querySelector("#topics .edit-button") !== null && `+pictureShown("Photo by anonymous"))
+	if uploads.Load() != 2 || posts.Load() != 2 {
+		t.Errorf("%d uploads and %d posts reached the proxy; want each lost once and sent again", uploads.Load(), posts.Load())
+	}
+	var keys []string
+	edge.mu.Lock()
+	for k := range edge.counts {
+		keys = append(keys, k)
+	}
+	edge.mu.Unlock()
+	for _, k := range keys {
+		if (strings.HasSuffix(strings.Fields(k)[1], "/images") || strings.HasSuffix(strings.Fields(k)[1], "/topics")) && len(strings.Fields(k)) != 3 {
+			t.Errorf("a write without its Idempotency-Key: %q", k)
+		}
+	}
+	snap, err := (&client.Client{Base: m.URL()}).Snapshot(context.Background(), "tunnel")
+	if err != nil || len(snap.Topics) != 1 || snap.Topics[0].Image == nil || snap.Topics[0].Image.Width != 800 {
+		t.Fatalf("the server has %+v, %v; want one topic with an 800×600 picture", snap, err)
+	}
 }

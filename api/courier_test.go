@@ -156,7 +156,7 @@ func newCourierEdge(t testing.TB, m *Main, fault func(w http.ResponseWriter, r *
 		}
 		e.forward.ServeHTTP(w, r)
 	}))
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close() }) // a page's stream may still be open
 	e.URL = srv.URL
 	return e
 }
