@@ -75,7 +75,8 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.store, err = store.Open(ctx, store.Options{Dialect: dialect, Target: target, Logger: m.Logger,
-		MaxTopicsPerBoard: m.Config.MaxTopicsPerBoard, MaxTopics: m.Config.MaxTopics, MaxBoards: m.Config.MaxBoards})
+		MaxTopicsPerBoard: m.Config.MaxTopicsPerBoard, MaxTopics: m.Config.MaxTopics, MaxBoards: m.Config.MaxBoards,
+		MaxUnusedImageBytes: m.Config.MaxUnusedImageBytes})
 	if err != nil {
 		return err
 	}

@@ -100,6 +100,9 @@ type Config struct {
 	// ImageBytesPerHour is each client's budget of uploaded picture
 	// bytes an hour (0 = no budget; the write rate still applies).
 	ImageBytesPerHour int64
+	// MaxUnusedImageBytes caps the bytes of uploads no post has used yet,
+	// all clients together (0 = no cap).
+	MaxUnusedImageBytes int64
 }
 
 // Default returns the configuration `go tool task run` uses.
@@ -132,6 +135,9 @@ func Default() Config {
 		// Eight full-size uploads, or ~60 photos as phones send them
 		// shrunk (~1 MB), at once; the same again each hour.
 		ImageBytesPerHour: 64 << 20,
+		// Uploads wait unused only until their post; far more than people
+		// posting need, far less than a disk.
+		MaxUnusedImageBytes: 256 << 20,
 	}
 }
 
@@ -204,6 +210,7 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	num64(&c.MaxImagePixels, "max-image-pixels", "KAIRAN_MAX_IMAGE_PIXELS", 1_000_000, "pixels an upload may claim, checked before decoding")
 	num(&c.MaxImageSide, "max-image-side", "KAIRAN_MAX_IMAGE_SIDE", "longest side of a kept picture in pixels (480 to 8192)")
 	num64(&c.ImageBytesPerHour, "image-bytes-per-hour", "KAIRAN_IMAGE_BYTES_PER_HOUR", 0, "picture bytes a client may upload an hour (0 = no budget)")
+	num64(&c.MaxUnusedImageBytes, "max-unused-image-bytes", "KAIRAN_MAX_UNUSED_IMAGE_BYTES", 0, "bytes of uploaded pictures no post uses yet, all clients together (0 = no cap)")
 	readTimeout := c.ReadTimeout.String()
 	str(&readTimeout, "read-timeout", "KAIRAN_READ_TIMEOUT", "time a client gets to send a request's headers, and again its body")
 	if err := fs.Parse(args); err != nil {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kairan/kairan/api/httpapi"
 	"github.com/kairan/kairan/api/internal/picturetest"
@@ -270,4 +271,51 @@ func TestCrossSiteUploadIsForbidden(t *testing.T) {
 	e := newEnv(t)
 	r := e.upload(t, "lobby", "image/png", picturetest.Drawing(10, 10, false), "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site")
 	wantError(t, r, http.StatusForbidden, shared.CodeForbidden)
+}
+
+// A picture on a slow phone network takes longer than --read-timeout: the
+// body deadline grows with the announced size (a second per 32 KiB), so a
+// 256 KiB upload sent over ~1.5 s passes a 300 ms body timeout, while one
+// that stops sending is still cut.
+func TestSlowUploadsGetTimeByTheirSize(t *testing.T) {
+	e := newEnv(t, func(c *httpapi.Config) { c.BodyTimeout = 300 * time.Millisecond })
+	photo := picturetest.Photo(64, 64)
+	body := append(bytes.Clone(photo), make([]byte, 256<<10-len(photo))...)
+
+	pr, pw := io.Pipe()
+	go func(pw *io.PipeWriter) {
+		for i := 0; i < len(body); i += 32 << 10 {
+			time.Sleep(200 * time.Millisecond) // a slow sender, not a wait for the server
+			pw.Write(body[i:min(len(body), i+32<<10)])
+		}
+		pw.Close()
+	}(pw)
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/boards/lobby/images", pr)
+	req.Header.Set("Content-Type", "image/jpeg")
+	req.ContentLength = int64(len(body))
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("a 256 KiB upload over ~1.6 s with a 300 ms body timeout: %s", resp.Status)
+	}
+
+	// Half the body, then silence: the server gives up once the deadline
+	// (300 ms + 8 s) passes, whatever the client still holds open.
+	stalled, pw := io.Pipe()
+	defer pw.Close()
+	go pw.Write(body[:128<<10])
+	req, _ = http.NewRequest("POST", e.srv.URL+"/api/boards/lobby/images", stalled)
+	req.Header.Set("Content-Type", "image/jpeg")
+	req.ContentLength = int64(len(body))
+	resp, err = e.srv.Client().Do(req)
+	if err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		r := response{status: resp.StatusCode, header: resp.Header, body: b}
+		wantError(t, r, http.StatusBadRequest, shared.CodeInvalidImage)
+	}
+	// An error is fine too: the server may close before the client reads.
 }

@@ -88,6 +88,9 @@ func (s *Store) createImage(ctx context.Context, in NewImage) (CreatedImage, err
 		if err := s.roomForPost(); err != nil {
 			return err
 		}
+		if err := s.roomForUnused(ctx, tx, int64(len(in.Full))); err != nil {
+			return err
+		}
 		row := &imageRow{ID: newImageID(), Board: in.Board, Type: in.Type, Width: in.Width, Height: in.Height,
 			Bytes: int64(len(in.Full)), ETag: etag(in.Full), PreviewETag: etag(in.Preview),
 			CreatedAt: s.now(), Full: in.Full, Preview: in.Preview}
@@ -101,6 +104,34 @@ func (s *Store) createImage(ctx context.Context, in NewImage) (CreatedImage, err
 		return nil
 	})
 	return out, err
+}
+
+// roomForUnused refuses an upload that would take the unused uploads past
+// maxUnused. Uploads wait unused only between their upload and their post,
+// so a full pool means someone uploads without posting: the cap keeps that
+// from filling the disk in the day before the sweep, at the cost of
+// pictures until the oldest unused upload expires, which the refusal's
+// Retry-After names. (On PostgreSQL two racing uploads may both pass: the
+// pool overshoots by at most the uploads in flight.)
+func (s *Store) roomForUnused(ctx context.Context, tx bun.Tx, n int64) error {
+	if s.maxUnused <= 0 {
+		return nil
+	}
+	var pool struct {
+		Bytes  int64
+		Oldest time.Time
+	}
+	if err := tx.NewSelect().Model((*imageRow)(nil)).ColumnExpr("COALESCE(SUM(bytes), 0) AS bytes").
+		ColumnExpr("MIN(created_at) AS oldest").Where("topic_id IS NULL").Scan(ctx, &pool.Bytes, &pool.Oldest); err != nil {
+		return fmt.Errorf("store: sum unused images: %w", err)
+	}
+	if pool.Bytes+n <= s.maxUnused {
+		return nil
+	}
+	wait := max(time.Minute, pool.Oldest.Add(UnusedImageTTL).Sub(s.now()))
+	return &shared.Error{Code: shared.CodeRateLimited, RetryAfter: wait, Message: fmt.Sprintf(
+		"The server holds as many pictures waiting for their posts as it keeps (%d MiB); try again in %s, or post without a picture.",
+		s.maxUnused>>20, wait.Round(time.Minute))}
 }
 
 // ReadImage returns a picture, or its preview, for serving.

@@ -267,3 +267,51 @@ func TestImageRaces(t *testing.T) {
 		t.Fatalf("%d posts took the picture and the board has %d topics, want 1 and 1", ok, len(snap.Topics))
 	}
 }
+
+// Uploads waiting for their posts are capped all together: past the cap an
+// upload is refused (rate_limited, with the time until the oldest waiting
+// upload expires), and a post using one, or the sweep, makes room again.
+func TestUnusedImagesAreCapped(t *testing.T) {
+	s, err := Open(context.Background(), Options{Dialect: testDialect(), Target: newTarget(t), MaxUnusedImageBytes: 25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	now := time.Date(2026, 12, 8, 12, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { return now }
+	upload := func() (CreatedImage, error) {
+		return s.CreateImage(ctx, NewImage{Board: "lobby", Type: shared.TypePNG, Width: 1, Height: 1,
+			Full: []byte("0123456789"), Preview: []byte("p")}) // 10 bytes
+	}
+	first, err := upload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour)
+	if _, err := upload(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = upload() // 30 bytes > 25
+	wantCode(t, err, shared.CodeRateLimited)
+	if e := shared.AsError(err); e.RetryAfter != 23*time.Hour {
+		t.Fatalf("Retry-After %v, want 23h (when the first upload expires)", e.RetryAfter)
+	}
+	// A post takes one out of the pool: room for one more.
+	if _, err := s.CreateTopic(ctx, NewTopic{Board: "lobby", Author: "a", ImageID: first.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := upload(); err != nil {
+		t.Fatalf("after a post used an upload: %v", err)
+	}
+	_, err = upload()
+	wantCode(t, err, shared.CodeRateLimited)
+	// The sweep empties it.
+	now = now.Add(UnusedImageTTL + time.Minute)
+	if n, err := s.PruneImages(ctx, UnusedImageTTL); err != nil || n != 2 {
+		t.Fatalf("prune = %d, %v", n, err)
+	}
+	if _, err := upload(); err != nil {
+		t.Fatalf("after the sweep: %v", err)
+	}
+}

@@ -36,8 +36,9 @@ CREATE UNIQUE INDEX images_board_key ON images (board, key_hash);
 
 --bun:split
 
--- The sweep of unused uploads reads only these.
-CREATE INDEX images_unused ON images (created_at) WHERE topic_id IS NULL;
+-- Unused uploads: the sweep finds them by age, and an upload sums their
+-- bytes (store.Options.MaxUnusedImageBytes) from the index alone.
+CREATE INDEX images_unused ON images (created_at, bytes) WHERE topic_id IS NULL;
 
 --bun:split
 
