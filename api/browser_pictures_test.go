@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	bt "github.com/kairan/kairan/api/internal/browsertest"
@@ -71,6 +72,28 @@ func draw(t *testing.T, tab context.Context) {
 	bt.Do(t, tab, 10*time.Second, "draw another", stroke(.1, .8, .9, .2)...)
 	bt.Until(t, tab, 5*time.Second, "two strokes on the pad", `window.kairanPics.pad("draw-pad").strokes.length === 2 &&
 		window.kairanPics.pad("draw-pad").strokes[1].color === "#d1342f"`)
+}
+
+// fingerStroke draws one stroke on the open pad with a finger: touch
+// events, which the page sees as pointer events of type "touch" (the pad's
+// touch-action keeps the page from scrolling instead).
+func fingerStroke(t *testing.T, tab context.Context) {
+	t.Helper()
+	rect := bt.Within(t, tab, 5*time.Second, "measure the pad", chromedp.Evaluate[[]float64](
+		`(() => { const r = document.getElementById("draw-pad").getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`))
+	at := func(f float64) []*input.TouchPoint {
+		return []*input.TouchPoint{{X: rect[0] + rect[2]/2, Y: rect[1] + rect[3]*(0.1+0.8*f)}}
+	}
+	touch := func(typ input.DispatchTouchEventType, points []*input.TouchPoint) {
+		if _, err := chromedp.Call(tab, input.DispatchTouchEvent, input.DispatchTouchEventParams{Type: typ, TouchPoints: points}); err != nil {
+			t.Fatalf("touch %s: %v", typ, err)
+		}
+	}
+	touch(input.DispatchTouchEventTypeTouchStart, at(0))
+	for i := 1; i <= 8; i++ {
+		touch(input.DispatchTouchEventTypeTouchMove, at(float64(i)/8))
+	}
+	touch(input.DispatchTouchEventTypeTouchEnd, []*input.TouchPoint{})
 }
 
 // attached waits for the picture attached to the post form to show.
@@ -188,6 +211,10 @@ func TestBrowserOfflinePictureIsDeliveredOnce(t *testing.T) {
 	m.Close()
 	bt.Until(t, ann, 30*time.Second, "the server out of reach", `(document.getElementById("status")?.textContent ?? "").startsWith("can't reach the server")`)
 	draw(t, ann)
+	scrolled := bt.Within(t, ann, 5*time.Second, "the scroll position", chromedp.Evaluate[float64](`window.scrollY`))
+	fingerStroke(t, ann)
+	bt.Until(t, ann, 5*time.Second, "a third stroke, by finger, the page not scrolled", `window.kairanPics.pad("draw-pad").strokes.length === 3 &&
+		window.kairanPics.pad("draw-pad").strokes[2].points.length > 2 && window.scrollY === `+strconv.FormatFloat(scrolled, 'f', -1, 64))
 	bt.Do(t, ann, 10*time.Second, "use the drawing", chromedp.Click(chromedp.ID("use-drawing")))
 	bt.Until(t, ann, 30*time.Second, "the drawing attached", attached)
 	const comment = "drawn in the cellar"
