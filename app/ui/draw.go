@@ -197,7 +197,9 @@ func (f *PostForm) dropAttached() {
 	}
 	if p.blob == nil {
 		keptPictures{}.Drop(p.img.Key)
-		delete(f.C.pics, p.img.Key)
+		if f.C != nil {
+			delete(f.C.pics, p.img.Key)
+		}
 		return
 	}
 	app.Window().Get("URL").Call("revokeObjectURL", p.url)

@@ -48,8 +48,9 @@ type PostForm struct {
 }
 
 func (f *PostForm) Render() app.UI {
-	if f.Board != f.board { // another board: its own draft, no old error
-		f.board, f.drafted, f.err = f.Board, false, ""
+	if f.Board != f.board { // another board: its own draft, no old error, no picture
+		f.board, f.drafted, f.err, f.drawing = f.Board, false, "", false
+		f.dropAttached()
 	}
 	if !f.touched {
 		f.author = f.Author
@@ -153,7 +154,9 @@ func (f *PostForm) post(ctx app.Context) {
 				}
 				return
 			}
-			f.C.pics[pic.img.Key] = pic.url // shown while it waits
+			if pic.url != "" {
+				f.C.pics[pic.img.Key] = pic.url // shown while it waits
+			}
 			f.pic = nil
 			f.posted(ctx)
 		})
