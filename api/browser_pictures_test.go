@@ -328,3 +328,30 @@ func TestBrowserPictureLostAnswersStillPostOnce(t *testing.T) {
 		t.Fatalf("the server has %+v, %v; want one topic with an 800×600 picture", snap, err)
 	}
 }
+
+// TestBrowserSweepsAbandonedPictures: kept pictures that no outbox of any
+// board names are dropped once an hour old (a picture taken back into the
+// form and abandoned, or kept by a tab that closed before posting); those
+// an outbox names, and those just kept, stay.
+func TestBrowserSweepsAbandonedPictures(t *testing.T) {
+	tab := bt.New(t)
+	m := startServer(t)
+	bt.Do(t, tab, 60*time.Second, "open a board", chromedp.Navigate(m.URL()+"/b/sweep"))
+	bt.Until(t, tab, 60*time.Second, "the app", `document.querySelector(".page[data-app]") !== null && window.kairanPics !== undefined`)
+	left := bt.Within(t, tab, 20*time.Second, "sweep", chromedp.Evaluate[[]string](`(async () => {
+		const blob = new Blob(["x"], {type: "image/png"});
+		const hours = (n) => Date.now() - n * 3600e3;
+		localStorage.setItem("kairan/outbox/elsewhere", JSON.stringify({ops: [{key: "p1", kind: "post", board: "elsewhere", image: {key: "named-old"}}]}));
+		const d = await new Promise((ok, fail) => { const r = indexedDB.open("kairan", 1);
+			r.onupgradeneeded = () => r.result.createObjectStore("pictures"); r.onsuccess = () => ok(r.result); r.onerror = fail; });
+		await new Promise((ok, fail) => { const tx = d.transaction("pictures", "readwrite"); const s = tx.objectStore("pictures");
+			s.put({blob, at: hours(2)}, "orphan-old"); s.put({blob, at: hours(0)}, "orphan-new"); s.put({blob, at: hours(30)}, "named-old");
+			tx.oncomplete = ok; tx.onerror = fail; });
+		await window.kairanPics.sweep();
+		return await new Promise((ok, fail) => { const q = d.transaction("pictures").objectStore("pictures").getAllKeys();
+			q.onsuccess = () => ok(q.result.sort()); q.onerror = fail; });
+	})()`, chromedp.EvalAwaitPromise))
+	if got := strings.Join(left, ","); got != "named-old,orphan-new" {
+		t.Errorf("kept after the sweep: %s; want named-old,orphan-new", got)
+	}
+}

@@ -223,12 +223,61 @@
     });
   }
   const urls = new Map(); // object URLs of kept pictures shown on this page
+  // A kept picture is {blob, at}: at, when it was kept, lets sweep tell a
+  // picture being posted right now from one left behind.
+  const get = (key) => run("readonly", (s) => s.get(key)).then((v) => (v && v.blob) || null);
+
+  // sweep drops kept pictures no outbox names (of any board: outboxes are
+  // in local storage, kairan/outbox/<board>) once they are an hour old:
+  // a picture taken back into the form and then abandoned, or kept by a
+  // tab that closed before it queued the post.
+  async function sweep() {
+    const named = new Set();
+    for (let i = 0; i < localStorage.length; i++) {
+      const k = localStorage.key(i);
+      if (!k || !k.startsWith("kairan/outbox/")) {
+        continue;
+      }
+      try {
+        const o = JSON.parse(localStorage.getItem(k));
+        for (const op of (o.ops || (o.Value && o.Value.ops) || [])) {
+          if (op.image && op.image.key) {
+            named.add(op.image.key);
+          }
+        }
+      } catch (err) {
+        return 0; // an outbox this cannot read: keep everything
+      }
+    }
+    const old = Date.now() - 3600e3;
+    const d = await db();
+    return new Promise((resolve, reject) => {
+      let n = 0;
+      const tx = d.transaction("pictures", "readwrite");
+      tx.objectStore("pictures").openCursor().onsuccess = (e) => {
+        const c = e.target.result;
+        if (!c) {
+          return;
+        }
+        if (!named.has(c.key) && !(c.value && c.value.at > old)) {
+          c.delete();
+          n++;
+        }
+        c.continue();
+      };
+      tx.oncomplete = () => resolve(n);
+      tx.onerror = () => reject(tx.error);
+    });
+  }
+  // Once per page, when it has settled.
+  window.addEventListener("load", () => setTimeout(() => sweep().catch(() => {}), 5000));
 
   window.kairanPics = {
     shrink: shrink,
     pad: pad,
-    keep: (key, blob) => run("readwrite", (s) => s.put(blob, key)).then(() => true),
-    load: (key) => run("readonly", (s) => s.get(key)).then((b) => b || null),
+    sweep: sweep,
+    keep: (key, blob) => run("readwrite", (s) => s.put({ blob: blob, at: Date.now() }, key)).then(() => true),
+    load: get,
     drop: (key) => {
       const u = urls.get(key);
       if (u) {
@@ -240,7 +289,7 @@
     // url is an object URL of the kept picture at key ("" when none).
     url: async (key) => {
       if (!urls.has(key)) {
-        const b = await run("readonly", (s) => s.get(key));
+        const b = await get(key);
         if (!b) {
           return "";
         }
