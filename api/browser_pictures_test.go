@@ -178,10 +178,24 @@ func TestBrowserPhotoAndDrawingShowLive(t *testing.T) {
 	axeCheck(t, ann, axe, "the drawing pad on a desktop")
 	screenshot(t, ann, "board-draw-desktop.png")
 
-	// A tap on the photo opens the full picture (the server's, with its
+	// A tap on the photo opens the full picture in the viewer, over the
+	// board; Escape closes it and the keyboard is back on the picture.
+	link := `#topic-` + strconv.FormatInt(shot.ID, 10) + ` a.pic`
+	bt.Do(t, bob, 10*time.Second, "phone width", chromedp.EmulateViewport(360, 740))
+	bt.Do(t, bob, 10*time.Second, "tap the photo", chromedp.Click(chromedp.CSS(link)))
+	bt.Until(t, bob, 30*time.Second, "the full photo in the viewer", `(() => { const d = document.getElementById("pic-viewer"); const img = d?.querySelector("img");
+		return d?.open && document.activeElement === d.querySelector("button") && img.alt === "Photo by Ann" &&
+			img.complete && img.naturalWidth === 2048 && img.naturalHeight === 1365 && location.pathname === "/b/pictures"; })()`)
+	axeCheck(t, bob, axe, "the picture viewer")
+	screenshot(t, bob, "board-viewer-phone.png")
+	bt.Do(t, bob, 10*time.Second, "Escape", chromedp.KeyEvent(""))
+	bt.Until(t, bob, 10*time.Second, "the viewer closed, the focus on the photo's link", `!document.getElementById("pic-viewer").open &&
+		document.activeElement === document.querySelector(`+jsString(link)+`)`)
+
+	// The link itself opens the full picture (the server's, with its
 	// sandbox CSP), at the size the server keeps.
 	href := bt.Within(t, bob, 5*time.Second, "the photo's link", chromedp.Evaluate[string](
-		`document.querySelector('#topic-`+strconv.FormatInt(shot.ID, 10)+` a.pic').href`))
+		`document.querySelector(`+jsString(link)+`).href`))
 	bt.Do(t, bob, 30*time.Second, "open the full photo", chromedp.Navigate(href))
 	bt.Until(t, bob, 30*time.Second, "the full photo", `document.images.length === 1 && document.images[0].complete &&
 		document.images[0].naturalWidth === 2048 && document.images[0].naturalHeight === 1365`)

@@ -272,6 +272,61 @@
   // Once per page, when it has settled.
   window.addEventListener("load", () => setTimeout(() => sweep().catch(() => {}), 5000));
 
+  // The viewer: a tap (or Enter) on a topic's picture opens the full
+  // picture over the page in a modal <dialog>, which keeps the focus
+  // inside, closes on Escape, its button or a tap beside the picture, and
+  // gives the focus back to the picture's link. The link itself still
+  // opens the picture in a new tab (ctrl/⌘-click, or a browser without
+  // <dialog>). Listening on the document, before go-app's own handler.
+  function viewer() {
+    let d = document.getElementById("pic-viewer");
+    if (d) {
+      return d;
+    }
+    d = document.createElement("dialog");
+    d.id = "pic-viewer";
+    d.className = "viewer";
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "viewer-close";
+    const img = document.createElement("img");
+    img.className = "viewer-img";
+    d.append(close, img);
+    document.body.append(d);
+    close.addEventListener("click", () => d.close());
+    d.addEventListener("click", (e) => {
+      if (e.target === d) {
+        d.close(); // a tap beside the picture
+      }
+    });
+    d.addEventListener("close", () => {
+      img.removeAttribute("src");
+      if (d.returnTo && d.returnTo.isConnected) {
+        d.returnTo.focus();
+      }
+    });
+    return d;
+  }
+  document.addEventListener("click", (e) => {
+    const a = e.target instanceof Element ? e.target.closest("a.pic[href]") : null;
+    if (!a || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey || typeof HTMLDialogElement !== "function") {
+      return;
+    }
+    e.preventDefault();
+    const small = a.querySelector("img");
+    const d = viewer();
+    const img = d.querySelector("img");
+    img.alt = small ? small.alt : "";
+    img.width = small ? +small.getAttribute("width") : 0; // the aspect, before the bytes arrive
+    img.height = small ? +small.getAttribute("height") : 0;
+    img.src = a.href;
+    d.setAttribute("aria-label", img.alt);
+    d.querySelector("button").textContent = document.documentElement.lang === "ja" ? "閉じる" : "Close";
+    d.returnTo = a;
+    d.showModal();
+    d.querySelector("button").focus();
+  }, true);
+
   window.kairanPics = {
     shrink: shrink,
     pad: pad,
