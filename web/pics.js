@@ -1,7 +1,7 @@
 // kairan's picture work, done by the browser's own APIs (docs/DESIGN.md
-// section 4): shrinking a photo before it is sent, the drawing pad, and the
+// section 4): shrinking a photo before it is sent, the drawing pad, the
 // bytes of posts not sent yet, kept in IndexedDB (local storage is too
-// small for them). app.wasm calls window.kairanPics and never decodes a
+// small for them), and the viewer of a topic's full picture. app.wasm calls window.kairanPics and never decodes a
 // picture itself: Go's image packages would cost app.wasm ~170 KB brotli
 // (docs/BENCHMARKS.md) and decode in wasm instead of the browser's native
 // decoders, and per-pointer-event calls into Go would cost a render each.

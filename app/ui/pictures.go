@@ -17,7 +17,7 @@ import (
 // app.wasm only passes JS values along and never decodes a picture. Go's
 // image packages would add ~170 KB brotli to app.wasm (docs/BENCHMARKS.md)
 // and decode in wasm instead of natively; a drawing pad in Go would cross
-// into Go on every pointer move. The pad and the shrinking are ~250 lines
+// into Go on every pointer move. The pad and the shrinking are ~200 lines
 // of JS, far smaller than the same through go-app's interop.
 
 // pics is web/pics.js's API, or an error when the script did not load.
