@@ -177,6 +177,16 @@ func TestBrowserPhotoAndDrawingShowLive(t *testing.T) {
 	bt.Do(t, ann, 5*time.Second, "to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	axeCheck(t, ann, axe, "the drawing pad on a desktop")
 	screenshot(t, ann, "board-draw-desktop.png")
+	// Undo takes the last stroke back, Clear all; an empty pad is not used.
+	bt.Do(t, ann, 10*time.Second, "undo", chromedp.Click(chromedp.ID("pad-undo")))
+	bt.Until(t, ann, 5*time.Second, "one stroke left", `window.kairanPics.pad("draw-pad").strokes.length === 1`)
+	bt.Do(t, ann, 10*time.Second, "clear", chromedp.Click(chromedp.ID("pad-clear")))
+	bt.Until(t, ann, 5*time.Second, "no stroke left", `window.kairanPics.pad("draw-pad").strokes.length === 0`)
+	bt.Do(t, ann, 10*time.Second, "use the empty pad", chromedp.Click(chromedp.ID("use-drawing")))
+	bt.Until(t, ann, 5*time.Second, "asked to draw first", `document.getElementById("error")?.textContent === "Draw something first, or cancel." &&
+		document.getElementById("attached") === null && document.getElementById("draw-pad") !== null`)
+	bt.Do(t, ann, 10*time.Second, "cancel", chromedp.Click(chromedp.ID("cancel-drawing")))
+	bt.Until(t, ann, 5*time.Second, "the pad closed, the focus on Draw", `document.getElementById("draw-pad") === null && document.activeElement?.id === "draw"`)
 
 	// A tap on the photo opens the full picture in the viewer, over the
 	// board; Escape closes it and the keyboard is back on the picture.
