@@ -53,6 +53,9 @@ func (s *Session) lead(ctx context.Context) {
 	}
 	c := sync.NewCourier(s.cfg.Client, s.queue)
 	c.Pictures = s.cfg.Pictures
+	if !s.online {
+		c.Network(false)
+	}
 	c.OnSent = func(op sync.Op, created *shared.CreatedTopic, edited *shared.Topic) {
 		s.do(func() { s.delivered(op, created, edited) })
 	}
