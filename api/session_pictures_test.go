@@ -43,10 +43,12 @@ func TestSessionPostsAPictureFromAFollowerTab(t *testing.T) {
 	if err := follower.s.PostPicture("tom", "  ", img); err != nil {
 		t.Fatalf("a drawing without a comment: %v", err)
 	}
+	// Delivered: one topic with the picture, owned (its token reaches a
+	// follower just after the outbox empties), nothing waiting.
 	withPicture := func(v board.View) bool {
 		n := 0
 		for _, tp := range v.Topics {
-			if tp.Image != nil && tp.Author == "tom" && tp.Comment == "" {
+			if tp.Image != nil && tp.Author == "tom" && tp.Comment == "" && tp.Owned {
 				n++
 			}
 		}
@@ -60,7 +62,7 @@ func TestSessionPostsAPictureFromAFollowerTab(t *testing.T) {
 		}
 		return withPicture(v)
 	})
-	leader.until(t, "the leader shows it too", withPicture)
+	leader.until(t, "the leader shows it too", withPicture) // after the courier let the bytes go
 	var shown board.Topic
 	for _, tp := range v.Topics {
 		if tp.Image != nil {
