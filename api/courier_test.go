@@ -142,7 +142,7 @@ type courierEdge struct {
 
 // newCourierEdge fronts m; fault, when it returns true, has answered the
 // request itself (n is the request's number, from 1).
-func newCourierEdge(t *testing.T, m *Main, fault func(w http.ResponseWriter, r *http.Request, n int) bool) *courierEdge {
+func newCourierEdge(t testing.TB, m *Main, fault func(w http.ResponseWriter, r *http.Request, n int) bool) *courierEdge {
 	t.Helper()
 	target, _ := url.Parse(m.URL())
 	e := &courierEdge{forward: httputil.NewSingleHostReverseProxy(target), counts: map[string]int{}}
@@ -156,7 +156,7 @@ func newCourierEdge(t *testing.T, m *Main, fault func(w http.ResponseWriter, r *
 		}
 		e.forward.ServeHTTP(w, r)
 	}))
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close() }) // a page's stream may still be open
 	e.URL = srv.URL
 	return e
 }

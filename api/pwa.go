@@ -50,6 +50,9 @@ func newPWA(web *assets, version, publicURL string) *app.Handler {
 			SVG:      "/web/icons/icon.svg",
 		},
 		Styles: []string{"/web/app.css"},
+		// Picture work (shrinking, the drawing pad, kept bytes) runs in the
+		// browser's own APIs; see web/pics.js.
+		Scripts: []string{"/web/pics.js defer"},
 		// go-app does not cache the SVG icon by itself (notes/go-app-v10.md).
 		CacheableResources:    []string{"/web/icons/icon.svg"},
 		Resources:             web,

@@ -40,7 +40,7 @@ func TestServesOurWorkerAndAnInstallableManifest(t *testing.T) {
 		return string(b)
 	}
 	worker := get("/app-worker.js")
-	for _, want := range []string{`url.pathname.startsWith("/api/")`, `request.method !== "GET"`, `cache.match("/")`, `cache.put(key.href`, `"/web/icons/icon.svg"`, `"/web/app.wasm"`} {
+	for _, want := range []string{`url.pathname.startsWith("/api/")`, `request.method !== "GET"`, `cache.match("/")`, `cache.put(key.href`, `"/web/icons/icon.svg"`, `"/web/app.wasm"`, `"/web/pics.js"`, `const pictureCache = "kairan-pictures"`} {
 		if !strings.Contains(worker, want) {
 			t.Errorf("app-worker.js lacks %s", want)
 		}

@@ -41,13 +41,14 @@ type tab struct {
 }
 
 type tabEdges struct {
-	bus     *fake.Bus
-	locks   *fake.Locks
-	storage *fake.Storage
+	bus      *fake.Bus
+	locks    *fake.Locks
+	storage  *fake.Storage
+	pictures *fake.Pictures
 }
 
 func newEdges() tabEdges {
-	return tabEdges{bus: fake.NewBus(), locks: fake.NewLocks(), storage: fake.NewStorage()}
+	return tabEdges{bus: fake.NewBus(), locks: fake.NewLocks(), storage: fake.NewStorage(), pictures: fake.NewPictures()}
 }
 
 var tabIDs atomic.Int64
@@ -58,7 +59,7 @@ func openTab(t *testing.T, base, name string, edges tabEdges, tune func(*sync.En
 	t.Helper()
 	x := &tab{latest: make(chan board.View, 1)}
 	cfg := board.Config{
-		Board: name, Client: &client.Client{Base: base}, Storage: edges.storage,
+		Board: name, Client: &client.Client{Base: base}, Storage: edges.storage, Pictures: edges.pictures,
 		Elect: edges.locks.Elect, TabID: fmt.Sprint("tab-", tabIDs.Add(1)), Online: true,
 		Tune: func(e *sync.Engine, c *sync.Courier) {
 			e.OpenTimeout, e.BackoffMin, e.BackoffMax = 3*time.Second, 20*time.Millisecond, 300*time.Millisecond

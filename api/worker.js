@@ -4,9 +4,17 @@
 // Unlike go-app's default worker it never touches /api/ (the event stream
 // above all: a worker holding an open stream keeps a new version waiting
 // for ever), nor non-GET requests, nor other origins. The app's files are
-// served cache-first; pages stale-while-revalidate (page below).
+// served cache-first; pages stale-while-revalidate (page below). The one
+// exception under /api/ is a picture (GET /api/images/…), which never
+// changes once made: pictures seen are kept in a cache of their own, so an
+// offline board still shows them (picture below).
 const cacheName = "kairan-" + "{{.Version}}";
 const resourcesToCache = {{.ResourcesToCache}};
+// Pictures outlive versions (their bytes never change), so their cache is
+// not named by version and activation keeps it; it holds the most recently
+// stored keptPictures (a preview is ~30–60 KB).
+const pictureCache = "kairan-pictures";
+const keptPictures = 300;
 
 self.addEventListener("install", (event) => {
   // Cache everything before this version may take over.
@@ -23,7 +31,7 @@ self.addEventListener("install", (event) => {
 // make the very first install look like an update.
 self.addEventListener("activate", async () => {
   const keys = await caches.keys();
-  await Promise.all(keys.filter((k) => k !== cacheName).map((k) => caches.delete(k)));
+  await Promise.all(keys.filter((k) => k !== cacheName && k !== pictureCache).map((k) => caches.delete(k)));
   await self.clients.claim();
 });
 
@@ -33,6 +41,10 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   const url = new URL(request.url);
+  if (url.origin === self.location.origin && /^\/api\/images\/[A-Za-z0-9_-]+(\/preview)?$/.test(url.pathname)) {
+    event.respondWith(picture(event));
+    return;
+  }
   if (url.origin !== self.location.origin || url.pathname.startsWith("/api/") ||
       url.pathname === "/healthz" || url.pathname === "/metrics" ||
       request.headers.get("Accept") === "text/event-stream") {
@@ -73,4 +85,29 @@ async function page(event) {
   } catch (err) {
     return (await cache.match("/")) || Response.error();
   }
+}
+
+// picture answers GET /api/images/{id}[/preview] from the picture cache,
+// else from the network, keeping what came (a 200 only: a 404 may be a
+// picture not yet replicated, or deleted). The answer is immutable, so a
+// cached one is never asked again.
+async function picture(event) {
+  const request = event.request;
+  const cache = await caches.open(pictureCache);
+  const cached = await cache.match(request.url);
+  if (cached) {
+    return cached;
+  }
+  const response = await fetch(request);
+  if (response.ok && response.type === "basic") {
+    event.waitUntil(cache.put(request.url, response.clone()).then(() => trim(cache)).catch(() => {}));
+  }
+  return response;
+}
+
+// trim drops the oldest pictures beyond keptPictures (keys come back in
+// the order they were stored).
+async function trim(cache) {
+  const keys = await cache.keys();
+  await Promise.all(keys.slice(0, Math.max(0, keys.length - keptPictures)).map((k) => cache.delete(k)));
 }

@@ -37,6 +37,11 @@ func TestWasmLinksNoServerOrSQLCode(t *testing.T) {
 		if d == "database/sql" {
 			t.Error("the wasm build links database/sql")
 		}
+		// Pictures are decoded and encoded by the browser (web/pics.js):
+		// Go's codecs would cost app.wasm ~170 KB brotli (BENCHMARKS.md).
+		if d == "image" || strings.HasPrefix(d, "image/") || strings.HasPrefix(d, "golang.org/x/image") {
+			t.Errorf("the wasm build links %s: picture work belongs to the browser's own APIs", d)
+		}
 	}
 }
 

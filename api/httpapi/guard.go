@@ -18,8 +18,10 @@ import (
 // pageCSP lets the page load its own scripts, styles, icons and the wasm
 // (compiling wasm needs 'wasm-unsafe-eval', which allows no JS eval) and
 // nothing else: no inline script, no other origin, no framing, no plugins.
+// blob: images are the page's own: a picture waiting to be sent, shown from
+// the bytes this browser keeps (web/pics.js).
 const pageCSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; " +
-	"img-src 'self' data:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; " +
+	"img-src 'self' data: blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; " +
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // apiCSP is for JSON, event streams and metrics: nothing in them is ever

@@ -14,18 +14,47 @@ import (
 // as pending and are delivered — now, or when the server is back — once.
 
 // Post queues a new topic; the error (if any) says what to fix.
-func (s *Session) Post(author, comment string) error {
-	in := shared.CreateTopic{Author: author, Comment: comment}
-	if err := in.Normalize(); err != nil {
+func (s *Session) Post(author, comment string) error { return s.PostPicture(author, comment, nil) }
+
+// PostPicture queues a new topic with a picture (nil: none), whose bytes
+// the caller has kept in Config.Pictures under img.Key. With a picture the
+// comment may be empty. The error (if any) says what to fix.
+func (s *Session) PostPicture(author, comment string, img *sync.OpImage) error {
+	in, err := normalizePost(author, comment, img != nil)
+	if err != nil {
 		return err
+	}
+	if img != nil {
+		c := *img
+		c.ID, c.Again = "", 0
+		if c.Upload == "" {
+			c.Upload = sync.NewKey()
+		}
+		img = &c
 	}
 	s.do(func() {
 		s.author = author
 		s.cfg.Storage.Set(AuthorKey, author) // a name not kept is typed again
 		s.cfg.Storage.Del(draftKey(s.board))
-		s.write(sync.Op{Kind: sync.OpPost, Author: in.Author, Comment: in.Comment})
+		s.write(sync.Op{Kind: sync.OpPost, Author: in.Author, Comment: in.Comment, Image: img})
 	})
 	return nil
+}
+
+// CheckPost says what to fix in a post before it is queued (with a
+// picture, the comment may be empty); nil when it can go.
+func CheckPost(author, comment string, picture bool) error {
+	_, err := normalizePost(author, comment, picture)
+	return err
+}
+
+func normalizePost(author, comment string, picture bool) (shared.CreateTopic, error) {
+	in := shared.CreateTopic{Author: author, Comment: comment}
+	if picture {
+		in.ImageID = "-" // checked as a post with a picture; the id comes with the upload
+	}
+	err := in.Normalize()
+	return in, err
 }
 
 // SaveDraft keeps the text being written for this board, so it survives
@@ -67,8 +96,12 @@ func (s *Session) Delete(id int64, asModerator bool) {
 	})
 }
 
-// Discard drops a write the server refused.
-func (s *Session) Discard(key string) { s.do(func() { s.discard(key) }) }
+// Discard drops a write the server refused, with its picture.
+func (s *Session) Discard(key string) { s.do(func() { s.discard(key, true) }) }
+
+// Retract drops a refused post the person takes back into the form to fix:
+// its picture stays kept, for the form to post again.
+func (s *Session) Retract(key string) { s.do(func() { s.discard(key, false) }) }
 
 // Network tells the session the device went offline or online (the
 // browser's events): the status says so at once, and a returning network
@@ -110,7 +143,7 @@ func (s *Session) StopModerating() {
 	s.do(func() {
 		for _, op := range s.outbox().Ops {
 			if op.Moderator && op.Failed != "" {
-				s.discard(op.Key)
+				s.discard(op.Key, true)
 			}
 		}
 		s.modToken, s.mod, s.modNote, s.dirty = "", ModOff, "", true
@@ -131,8 +164,15 @@ func (s *Session) write(op sync.Op) {
 	s.tabs.Write(op)
 }
 
-func (s *Session) discard(key string) {
+func (s *Session) discard(key string, dropPicture bool) {
 	s.dirty = true
+	if dropPicture && s.cfg.Pictures != nil { // a refused write is sent no more: its bytes can go
+		for _, op := range s.outbox().Ops {
+			if op.Key == key && op.Image != nil {
+				s.cfg.Pictures.Drop(op.Image.Key)
+			}
+		}
+	}
 	if s.queue != nil {
 		s.queue.Discard(key)
 		return

@@ -52,6 +52,7 @@ func (s *Session) lead(ctx context.Context) {
 		e.Network(false)
 	}
 	c := sync.NewCourier(s.cfg.Client, s.queue)
+	c.Pictures = s.cfg.Pictures
 	if !s.online {
 		c.Network(false)
 	}

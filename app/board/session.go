@@ -26,6 +26,9 @@ type Config struct {
 	Board   string
 	Client  *client.Client
 	Storage Storage
+	// Pictures keeps the bytes of pictures waiting in the outbox (nil: no
+	// pictures can be posted).
+	Pictures sync.Pictures
 	// Channel opens the channel to the board's other tabs; when it is nil
 	// or returns nil, the tab leads alone.
 	Channel func(board string) sync.Channel

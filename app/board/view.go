@@ -140,7 +140,8 @@ func (s *Session) arrived(op sync.Op) bool {
 		author = shared.AnonymousAuthor
 	}
 	for _, t := range s.replica.Topics {
-		if _, owned := s.owned[t.ID]; !owned && t.Comment == op.Comment && t.Author == author && t.CreatedAt.After(since) {
+		if _, owned := s.owned[t.ID]; !owned && t.Comment == op.Comment && t.Author == author && t.CreatedAt.After(since) &&
+			samePicture(op.Image, t.Image) {
 			return true
 		}
 	}
@@ -181,4 +182,14 @@ func (s *Session) merged(states map[int64]string, failed map[int64]sync.Op) []To
 		}
 	}
 	return out
+}
+
+// samePicture reports whether a topic's picture can be a queued post's:
+// both have none, or the topic's is the post's upload (by id once the
+// upload answered; any picture before, as with the text).
+func samePicture(op *sync.OpImage, t *shared.Image) bool {
+	if op == nil || t == nil {
+		return op == nil && t == nil
+	}
+	return op.ID == "" || op.ID == t.ID
 }

@@ -46,7 +46,31 @@ type request struct {
 	url     string
 	header  map[string]string
 	body    []byte
+	blob    any // in the browser, a JS Blob sent as the body instead
 	decoded any
+}
+
+// Picture is the body of an upload and its media type. Natively it is
+// Data; in the browser it is Blob, a JS Blob whose bytes never pass
+// through Go (a photo of a few MB copied into app.wasm's memory would cost
+// that much memory and time for nothing).
+type Picture struct {
+	Type string
+	Data []byte
+	Blob any
+}
+
+// Upload sends a picture to a board. A non-empty key makes it idempotent:
+// sending it again answers with the first upload.
+func (c *Client) Upload(ctx context.Context, board string, pic Picture, key string) (shared.UploadedImage, error) {
+	var out shared.ImageUpload
+	h := map[string]string{"Content-Type": pic.Type}
+	if key != "" {
+		h["Idempotency-Key"] = key
+	}
+	err := c.do(ctx, request{method: "POST", url: c.boardURL(board) + "/images", header: h,
+		body: pic.Data, blob: pic.Blob, decoded: &out})
+	return out.Image, err
 }
 
 // Snapshot fetches a board's newest topics.
@@ -130,7 +154,7 @@ func (c *Client) topicURL(board string, id int64) string {
 }
 
 func (c *Client) do(ctx context.Context, req request) error {
-	if req.body != nil {
+	if req.body != nil && req.blob == nil && req.header["Content-Type"] == "" {
 		if req.header == nil {
 			req.header = map[string]string{}
 		}

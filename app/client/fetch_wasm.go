@@ -32,8 +32,11 @@ func roundTrip(ctx context.Context, req request) (reply, error) {
 		"cache":       "no-store",
 		"signal":      abort.Get("signal"),
 	}
-	if req.body != nil {
-		opts["body"] = string(req.body)
+	switch {
+	case req.blob != nil:
+		opts["body"] = req.blob // a picture: a JS Blob, sent as it is
+	case req.body != nil:
+		opts["body"] = string(req.body) // JSON: text
 	}
 	type result struct {
 		reply

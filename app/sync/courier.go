@@ -18,6 +18,9 @@ import (
 type Courier struct {
 	Client *client.Client
 	Queue  *Queue
+	// Pictures holds the bytes of the posts' pictures; nil when no post
+	// has one.
+	Pictures Pictures
 	// OnSent reports a delivered op: the created topic and its owner token
 	// for a post, the topic for an edit, nothing for a delete. It runs on
 	// Run's goroutine after the op left the queue.
@@ -117,7 +120,7 @@ func (c *Courier) send(ctx context.Context, op Op) (sent, transient bool, after 
 	switch op.Kind {
 	case OpPost:
 		var ct shared.CreatedTopic
-		ct, err = c.Client.Post(ctx, op.Board, shared.CreateTopic{Author: op.Author, Comment: op.Comment}, op.Key)
+		ct, err = c.post(ctx, op)
 		created = &ct
 	case OpEdit:
 		var t shared.Topic
@@ -132,6 +135,9 @@ func (c *Courier) send(ctx context.Context, op Op) (sent, transient bool, after 
 	switch {
 	case err == nil:
 		c.Queue.update(func(o *Outbox) { o.Remove(op.Key) })
+		if op.Image != nil && c.Pictures != nil {
+			c.Pictures.Drop(op.Image.Key) // the server has it now
+		}
 		if c.OnSent != nil {
 			c.OnSent(op, created, edited)
 		}
@@ -148,6 +154,68 @@ func (c *Courier) send(ctx context.Context, op Op) (sent, transient bool, after 
 }
 
 const sendTimeout = 30 * time.Second
+
+// Pictures keeps the bytes of the pictures of queued posts, by
+// OpImage.Key, shared by every tab of the origin.
+type Pictures interface {
+	// Load returns the picture at key, an *shared.Error with code
+	// image_unavailable when none is kept there (the browser's storage
+	// was cleared), or another error for trouble that may pass.
+	Load(ctx context.Context, key string) (client.Picture, error)
+	// Drop forgets the picture at key (delivered, or discarded).
+	Drop(key string)
+}
+
+// reuploads bounds how often a post uploads its picture again after the
+// server said the last upload was gone: once is the expected case (it was
+// removed unused after a day offline), more means something else is wrong.
+const reuploads = 3
+
+// post sends a post, its picture first. The upload's id is kept in the
+// queue at once, so a post whose answer is lost is sent again with the
+// same picture, not a second upload. When the server answers that the
+// upload is gone (it removes uploads not used within a day), the picture
+// is uploaded again from the kept bytes with a new key, since the old key
+// would only name the removed upload, and the post goes out with the new id.
+func (c *Courier) post(ctx context.Context, op Op) (shared.CreatedTopic, error) {
+	for {
+		in := shared.CreateTopic{Author: op.Author, Comment: op.Comment}
+		if img := op.Image; img != nil {
+			if img.ID == "" {
+				if err := c.upload(ctx, op); err != nil {
+					return shared.CreatedTopic{}, err
+				}
+			}
+			in.ImageID = img.ID
+		}
+		ct, err := c.Client.Post(ctx, op.Board, in, op.Key)
+		if img := op.Image; img != nil && shared.ErrorCode(err) == shared.CodeImageUnavailable && img.Again < reuploads {
+			img.ID, img.Upload, img.Again = "", NewKey(), img.Again+1
+			c.Queue.update(func(o *Outbox) { o.setImage(op.Key, *img) })
+			continue
+		}
+		return ct, err
+	}
+}
+
+// upload sends op's picture and records its id in op and in the queue.
+func (c *Courier) upload(ctx context.Context, op Op) error {
+	img := op.Image
+	if c.Pictures == nil {
+		return shared.Errorf(shared.CodeImageUnavailable, "This post's picture is not kept in this browser; discard the post and add the picture again.")
+	}
+	pic, err := c.Pictures.Load(ctx, img.Key)
+	if err != nil {
+		return err
+	}
+	up, err := c.Client.Upload(ctx, op.Board, pic, img.Upload)
+	if err != nil {
+		return err
+	}
+	img.ID = up.ID
+	c.Queue.update(func(o *Outbox) { o.setImage(op.Key, *img) })
+	return nil
+}
 
 // refusal is what the person reads about a write refused for good. A
 // moderator's delete refused as forbidden means the token was not the

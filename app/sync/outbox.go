@@ -37,6 +37,29 @@ type Op struct {
 	// FailedCode is the error code of the refusal, for pages that say it
 	// in another language.
 	FailedCode string `json:"failed_code,omitempty"`
+	// Image is a post's picture; nil for none.
+	Image *OpImage `json:"image,omitempty"`
+}
+
+// OpImage is the picture of a queued post. Its bytes are kept apart
+// (Pictures: IndexedDB in the browser) under Key, since an outbox lives in
+// local storage, which is too small for them. The upload and the post are
+// two requests, each with its own Idempotency-Key: Upload for the upload,
+// the op's Key for the post, so either can be sent again after a lost
+// answer and still count once.
+type OpImage struct {
+	Key    string `json:"key"`
+	Type   string `json:"type"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	// Drawing: drawn on the page, not a photo (the page says which).
+	Drawing bool   `json:"drawing,omitempty"`
+	Upload  string `json:"upload"` // the upload's Idempotency-Key
+	// ID is the server's id of the upload once it answered; "" before.
+	ID string `json:"id,omitempty"`
+	// Again counts uploads made anew because the server had removed the
+	// last one before the post went out.
+	Again int `json:"again,omitempty"`
 }
 
 // Outbox is the ordered queue of writes. Ops are sent in order; a failed
@@ -85,7 +108,22 @@ func (o *Outbox) Fail(key, message, code string) {
 // Clone returns a copy that shares nothing with o.
 func (o Outbox) Clone() Outbox {
 	o.Ops = slices.Clone(o.Ops)
+	for i, op := range o.Ops {
+		if op.Image != nil {
+			img := *op.Image
+			o.Ops[i].Image = &img
+		}
+	}
 	return o
+}
+
+// setImage records what became of the picture of the op with key.
+func (o *Outbox) setImage(key string, img OpImage) {
+	for i := range o.Ops {
+		if o.Ops[i].Key == key {
+			o.Ops[i].Image = &img
+		}
+	}
 }
 
 // Queue is a tab's outbox, held once: the board session adds, discards and
@@ -131,10 +169,17 @@ func (q *Queue) Outbox() Outbox {
 	return q.outbox.Clone()
 }
 
+// next is the first op to send, sharing nothing with the queue (the
+// courier records an upload in its copy of the picture).
 func (q *Queue) next() (Op, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.outbox.Next()
+	op, ok := q.outbox.Next()
+	if op.Image != nil {
+		img := *op.Image
+		op.Image = &img
+	}
+	return op, ok
 }
 
 func (q *Queue) update(change func(*Outbox)) {

@@ -27,14 +27,15 @@ func openBrowserSession(name string, seed shared.Snapshot, show func(*board.Sess
 	ready := make(chan struct{})
 	defer close(ready)
 	s = board.Open(board.Config{
-		Board:   name,
-		Client:  &client.Client{},
-		Storage: localStorage{},
-		Channel: sync.BrowserChannel,
-		Elect:   sync.BrowserElector,
-		TabID:   rand.Text(),
-		Online:  app.Window().Get("navigator").Get("onLine").Bool(),
-		Seed:    seed,
+		Board:    name,
+		Client:   &client.Client{},
+		Storage:  localStorage{},
+		Pictures: keptPictures{},
+		Channel:  sync.BrowserChannel,
+		Elect:    sync.BrowserElector,
+		TabID:    rand.Text(),
+		Online:   app.Window().Get("navigator").Get("onLine").Bool(),
+		Seed:     seed,
 		OnView: func(v board.View) {
 			if !opened.Load() { // the first, within Open, on this goroutine
 				first = v

@@ -56,6 +56,11 @@ type controls struct {
 	refocusAfter int64
 	// refill is a refused post's text for the post form to take back.
 	refill Refill
+	// pics are object URLs of kept pictures (posts not sent yet) by key,
+	// "" while one is read; picsSeen counts those read, so the list
+	// renders again when one is (pictures.go).
+	pics     map[string]string
+	picsSeen int
 }
 
 // refocusIfGone gives the focus back to c.refocus once the deleted topic
@@ -141,7 +146,7 @@ func (p *BoardPage) OnDismount() {
 
 func (p *BoardPage) openSession(ctx app.Context) {
 	s, first := openBrowserSession(p.Board, takeSeed(p.Board), func(s *board.Session, v board.View) { p.show(ctx, s, v) })
-	p.c = &controls{page: ctx, session: s}
+	p.c = &controls{page: ctx, session: s, pics: map[string]string{}}
 	p.View = first                              // the saved board, in this very render
 	p.c.setValue("comment", first.Draft, false) // this board's draft, not the last board's
 	p.slot.mu.Lock()
@@ -226,7 +231,7 @@ func (p *BoardPage) Render() app.UI {
 			}).Else(func() app.UI {
 				return app.Div().Body(
 					&PostForm{C: p.c, W: w, Board: p.Board, Author: v.Author, Draft: v.Draft, Refill: p.refill()},
-					&TopicList{View: v, Now: p.Now, C: p.c, W: w, Editing: p.editing()},
+					&TopicList{View: v, Now: p.Now, C: p.c, W: w, Editing: p.editing(), Pics: p.picsSeen()},
 				)
 			}),
 		),
@@ -251,6 +256,13 @@ func (p *BoardPage) refill() Refill {
 		return Refill{}
 	}
 	return p.c.refill
+}
+
+func (p *BoardPage) picsSeen() int {
+	if p.c == nil {
+		return 0
+	}
+	return p.c.picsSeen
 }
 
 func (p *BoardPage) editing() int64 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kairan/kairan/app/board"
 	"github.com/kairan/kairan/app/sync"
+	"github.com/kairan/kairan/shared"
 )
 
 // TopicList shows the board: the posts still on their way, then the
@@ -20,6 +21,9 @@ type TopicList struct {
 	C       *controls
 	W       *words
 	Editing int64
+	// Pics changes when a kept picture of a waiting post has been read,
+	// so the list shows it.
+	Pics int
 }
 
 func (l *TopicList) Render() app.UI {
@@ -88,7 +92,12 @@ func renderQueuedPost(c *controls, w *words, op sync.Op, live bool) app.UI {
 			app.Bdi().Class("author").Text(pick(op.Author == "", "anonymous", op.Author)),
 			app.Span().Class("badge", state).Text(pick(failed, w.NotPosted, pick(live, w.Sending, w.Waiting))),
 		),
-		app.P().Class("comment").Text(op.Comment),
+		app.If(op.Comment != "", func() app.UI { return app.P().Class("comment").Text(op.Comment) }),
+		app.If(op.Image != nil, func() app.UI {
+			img, by := op.Image, pick(op.Author == "", "anonymous", op.Author)
+			// Laid out at its size at once; the picture fills in when read.
+			return renderPicture(c.pictureURL(img.Key), "", pick(img.Drawing, w.DrawingBy(by), w.PhotoBy(by)), img.Width, img.Height)
+		}),
 		app.If(failed, func() app.UI { return renderRefused(c, w, op, w.refusal(op)) }),
 	)
 }
@@ -104,8 +113,8 @@ func renderRefused(c *controls, w *words, op sync.Op, why string) app.UI {
 	// A refused post can go back into the form, to fix and send again.
 	refill := func(ctx app.Context, e app.Event) {
 		if c != nil {
-			c.refill = Refill{Text: op.Comment, Seq: c.refill.Seq + 1}
-			c.session.Discard(op.Key)
+			c.refill = Refill{Text: op.Comment, Image: op.Image, Seq: c.refill.Seq + 1}
+			c.session.Retract(op.Key)                                         // its picture stays kept, for the form
 			ctx.Dispatch(func(app.Context) { c.fill("comment", op.Comment) }) // the page re-renders the form
 		}
 	}
@@ -153,8 +162,13 @@ func (it *TopicItem) Render() app.UI {
 				return app.Span().Class("edited").Title(w.Edited + " " + t.UpdatedAt.Local().Format(w.Stamp)).Text(w.Edited)
 			}),
 		),
-		app.If(it.Editing, it.renderEditor).Else(func() app.UI {
+		app.If(it.Editing, it.renderEditor).ElseIf(t.Comment != "", func() app.UI {
 			return app.P().Class("comment").Text(t.Comment)
+		}),
+		app.If(t.Image != nil, func() app.UI {
+			img := t.Image
+			alt := pick(img.Type == shared.TypePNG, w.DrawingBy(t.Author), w.PhotoBy(t.Author))
+			return renderPicture(imageURL(img.ID, true), imageURL(img.ID, false), alt, img.Width, img.Height)
 		}),
 		app.If(failed, func() app.UI {
 			return renderRefused(it.C, w, t.Failed, pick(t.Failed.Kind == sync.OpDelete, w.NotDeleted, w.NotSaved)+w.refusal(t.Failed))

@@ -36,6 +36,13 @@ type words struct {
 	JustNow, Yesterday                         string
 	MinAgo, HoursAgo                           func(n int) string
 	Day, DayYear, Stamp                        string // time layouts
+	// Pictures.
+	Photo, Draw, RemovePicture, PictureBusy      string
+	PhotoBy, DrawingBy                           func(author string) string // alt text
+	YourPhoto, YourDrawing, Drawing, DrawArea    string
+	Colours                                      [len(padColours)]string // names of padColours
+	Thin, Thick, Undo, Clear, UseDrawing         string
+	DrawFirst, PictureUnreadable, PictureNotKept string
 	// errors by code: the server's English message is said this way; nil
 	// keeps the server's words.
 	Errors map[shared.Code]string
@@ -70,6 +77,16 @@ var english = &words{
 	MinAgo:   func(n int) string { return strconv.Itoa(n) + " min ago" },
 	HoursAgo: func(n int) string { return strconv.Itoa(n) + " h ago" },
 	Day:      "2 Jan", DayYear: "2 Jan 2006", Stamp: "Mon 2 Jan 2006 15:04",
+	Photo: "Photo", Draw: "Draw", RemovePicture: "Remove picture", PictureBusy: "Preparing the picture…",
+	PhotoBy:   func(a string) string { return "Photo by " + a },
+	DrawingBy: func(a string) string { return "Drawing by " + a },
+	YourPhoto: "Your photo", YourDrawing: "Your drawing", Drawing: "Drawing",
+	DrawArea: "Drawing area: draw with a finger, pen or mouse",
+	Colours:  [len(padColours)]string{"Black", "Red", "Blue", "Green", "Yellow"},
+	Thin:     "Thin", Thick: "Thick", Undo: "Undo", Clear: "Clear", UseDrawing: "Use drawing",
+	DrawFirst:         "Draw something first, or cancel.",
+	PictureUnreadable: "This picture cannot be opened by this browser; choose a JPEG, PNG or WebP picture, or take a screenshot of it.",
+	PictureNotKept:    "This browser could not keep the picture for sending (its storage is full or blocked); free some space for this site and post again.",
 }
 
 var japanese = &words{
@@ -103,6 +120,16 @@ var japanese = &words{
 	MinAgo:   func(n int) string { return strconv.Itoa(n) + "分前" },
 	HoursAgo: func(n int) string { return strconv.Itoa(n) + "時間前" },
 	Day:      "1月2日", DayYear: "2006年1月2日", Stamp: "2006年1月2日 15:04",
+	Photo: "写真", Draw: "お絵かき", RemovePicture: "画像を外す", PictureBusy: "画像を準備中…",
+	PhotoBy:   func(a string) string { return a + "さんの写真" },
+	DrawingBy: func(a string) string { return a + "さんの絵" },
+	YourPhoto: "添付する写真", YourDrawing: "添付する絵", Drawing: "お絵かき",
+	DrawArea: "お絵かき欄: 指・ペン・マウスで描けます",
+	Colours:  [len(padColours)]string{"黒", "赤", "青", "緑", "黄"},
+	Thin:     "細く", Thick: "太く", Undo: "元に戻す", Clear: "全部消す", UseDrawing: "この絵を使う",
+	DrawFirst:         "先に何か描くか、キャンセルしてください。",
+	PictureUnreadable: "この画像はこのブラウザーで開けません。JPEG・PNG・WebP の画像を選ぶか、スクリーンショットを撮って選んでください。",
+	PictureNotKept:    "このブラウザーに送信用の画像を保存できませんでした（保存領域がいっぱいか、使えません）。このサイトの領域を空けてからもう一度投稿してください。",
 	Errors: map[shared.Code]string{
 		shared.CodeInvalidComment:        "本文は見える文字を含む1〜2000文字で、改行とタブ以外の制御文字や、1文字に5つ以上重ねた結合記号は使えません。",
 		shared.CodeInvalidAuthor:         "名前は40文字までで、制御文字・文字の向きを変える記号・見えない文字（絵文字の中を除く）は使えません。",
