@@ -80,6 +80,9 @@ type api struct {
 	bodyTimeout    time.Duration
 	// detached counts the goroutines of detached streams (detach.go).
 	detached sync.WaitGroup
+	hangups  hangups     // notices detached streams' clients hanging up
+	live     liveStreams // detached streams once caught up (livestream.go)
+	runq     runQueue    // live streams waiting for a worker
 }
 
 // Handler is the API's HTTP handler. Wait returns once every detached

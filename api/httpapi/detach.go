@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -17,11 +18,12 @@ import (
 // buffers, a chunk writer, the request and its contexts — about 44 KiB per
 // idle subscriber in `kairan bench`. So once subscribed, the stream takes
 // the connection over (Hijack), writes its own response head, and lives on
-// in two small goroutines: one writes the events, one waits for the client
-// to hang up. The body is delimited by closing the connection (no chunked
-// framing), which every HTTP/1.1 client and proxy understands. Where the
-// connection cannot be taken (HTTP/2) the stream is served in place; a HEAD
-// never gets here (events answers it with the headers alone).
+// in one small goroutine that writes the events; the client hanging up is
+// noticed by one epoll loop for all streams (hangup_linux.go). The body is
+// delimited by closing the connection (no chunked framing), which every
+// HTTP/1.1 client and proxy understands. Where the connection cannot be
+// taken (HTTP/2) the stream is served in place; a HEAD never gets here
+// (events answers it with the headers alone).
 
 // slot carries a stream-cap slot from capStreams to a detached stream,
 // which then releases it itself when it ends.
@@ -41,10 +43,10 @@ func (a *api) detach(w http.ResponseWriter, r *http.Request, sub *hub.Subscripti
 	// Counted before the hijack: once taken over, the connection is no
 	// longer the server's, and Main.Close must not find the count at 0
 	// while this handler is between Hijack and its goroutines.
-	a.detached.Add(2)
+	a.detached.Add(1)
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		a.detached.Add(-2)
+		a.detached.Done()
 		return false
 	}
 	// net/http's buffered reader is dropped with the rest: a GET stream
@@ -54,15 +56,21 @@ func (a *api) detach(w http.ResponseWriter, r *http.Request, sub *hub.Subscripti
 		s.taken, release = true, s.release
 	}
 	head := responseHead(w.Header())
+	if a.detachLive(r, conn, head, sub, release) {
+		return true
+	}
+	// Where the hang-up loop cannot watch the connection (off Linux), the
+	// stream lives on in two goroutines: a writer and a watcher.
 	board := r.PathValue("board")
 	// The request's context ends when the handler returns; the stream's
 	// ends when the client hangs up (or the stream does).
 	ctx, hangUp := context.WithCancel(context.WithoutCancel(r.Context()))
 	a.metrics.streamOpened()
+	_ = conn.SetReadDeadline(time.Time{})
+	a.detached.Add(1)
 	go func() { // the watcher: its one read returns when the client is gone
 		defer a.detached.Done()
 		defer hangUp()
-		_ = conn.SetReadDeadline(time.Time{})
 		// The answer is "Connection: close", so a client has nothing more
 		// to send: a byte is as good as a hang-up (and reading on would
 		// let a client make the server spin on junk).
@@ -110,3 +118,5 @@ func responseHead(h http.Header) []byte {
 	b.WriteString("\r\n")
 	return b.Bytes()
 }
+
+var errNotWatchable = errors.New("httpapi: not a socket the hang-up loop can watch")

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -165,4 +166,79 @@ func TestStreamSlotsComeBack(t *testing.T) {
 		resp.Body.Close()
 	}
 	waitOpen("after panics", 0)
+}
+
+// TestHangUpsNoticedWithoutWrites: a client that closes its end of a
+// detached stream frees the stream at once, with nothing written to it (no
+// change, no ping: the heartbeat is an hour), in any order of many
+// streams; and once none is open, the loop that watches for hang-ups is
+// gone, to start again for the next stream.
+func TestHangUpsNoticedWithoutWrites(t *testing.T) {
+	st := openStore(t)
+	h, err := hub.New(context.Background(), hub.Config{Log: st, Heartbeat: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	streams := limit.NewStreams(1000, 1000) // counted only with a cap
+	srv := httptest.NewServer(httpapi.New(httpapi.Config{Store: st, Feed: h, Streams: streams}))
+	defer srv.Close()
+	waitOpen := func(what string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(patience)
+		for streams.Open() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d streams open, want %d", what, streams.Open(), want)
+			}
+			time.Sleep(time.Millisecond) // the hang-up is noticed on the server's own time
+		}
+	}
+	open := func() net.Conn {
+		t.Helper()
+		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(patience))
+		io.WriteString(conn, "GET /api/boards/lobby/events HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("stream: %v %v", resp, err)
+		}
+		return conn
+	}
+	loops := func() int {
+		buf := make([]byte, 1<<20)
+		return strings.Count(string(buf[:runtime.Stack(buf, true)]), "epollLoop).run")
+	}
+
+	for round := range 2 {
+		conns := make([]net.Conn, 20)
+		for i := range conns {
+			conns[i] = open()
+		}
+		waitOpen("all open", len(conns))
+		if runtime.GOOS == "linux" && loops() != 1 {
+			t.Fatalf("round %d: %d hang-up loops running, want 1", round, loops())
+		}
+		// Odd ones first, then the rest, half by a reset instead of a FIN.
+		for i := 1; i < len(conns); i += 2 {
+			conns[i].Close()
+		}
+		waitOpen("odd ones closed", len(conns)/2)
+		for i := 0; i < len(conns); i += 2 {
+			if i%4 == 0 {
+				conns[i].(*net.TCPConn).SetLinger(0) // close sends RST
+			}
+			conns[i].Close()
+		}
+		waitOpen("all closed", 0)
+		deadline := time.Now().Add(patience)
+		for runtime.GOOS == "linux" && loops() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the hang-up loop still runs with no stream open", round)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 }

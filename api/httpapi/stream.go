@@ -20,7 +20,7 @@ import (
 type Feed interface {
 	Subscribe(ctx context.Context, board, cursor string) (*hub.Subscription, error)
 	Heartbeat() <-chan struct{}
-	Notify(seq int64)
+	Publish(c shared.Change)
 }
 
 const (
@@ -116,19 +116,10 @@ func (a *api) pump(ctx context.Context, sub *hub.Subscription, board string, sen
 		}
 		buf = buf[:0]
 		switch {
-		case batch.Reset != nil:
-			buf = appendEvent(buf, "reset", batch.Reset.Cursor, batch.Reset)
-		case len(batch.Changes) > 0:
-			for i, c := range batch.Changes {
-				// A replay page goes out in chunks, so the buffer stays
-				// small however many changes the page holds.
-				if len(buf) >= sendChunk {
-					if !send(buf) {
-						return
-					}
-					buf = buf[:0]
-				}
-				buf = sse.AppendEvent(buf, "change", c.Cursor, batch.Encoded(i))
+		case batch.Reset != nil || len(batch.Changes) > 0:
+			var ok bool
+			if buf, ok = appendBatch(buf, batch, send); !ok {
+				return
 			}
 		case !quiet:
 			quiet = true // the first heartbeat after a write: nothing to say yet
@@ -149,6 +140,25 @@ func (a *api) pump(ctx context.Context, sub *hub.Subscription, board string, sen
 			buf = make([]byte, 0, 512)
 		}
 	}
+}
+
+// appendBatch appends a batch's events to buf. With send, a replay page
+// goes out in chunks along the way, so the buffer stays small however
+// many changes the page holds; false means a chunk did not go out.
+func appendBatch(buf []byte, batch hub.Batch, send func([]byte) bool) ([]byte, bool) {
+	if batch.Reset != nil {
+		return appendEvent(buf, "reset", batch.Reset.Cursor, batch.Reset), true
+	}
+	for i, c := range batch.Changes {
+		if send != nil && len(buf) >= sendChunk {
+			if !send(buf) {
+				return buf, false
+			}
+			buf = buf[:0]
+		}
+		buf = sse.AppendEvent(buf, "change", c.Cursor, batch.Encoded(i))
+	}
+	return buf, true
 }
 
 func appendEvent(buf []byte, typ, id string, v any) []byte {

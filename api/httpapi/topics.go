@@ -203,10 +203,11 @@ func bearer(r *http.Request) string {
 	return strings.TrimSpace(token)
 }
 
-// published wakes the feed after a write committed (never before: a
-// subscriber must never see a change that could still roll back).
+// published hands the feed a change after its write committed (never
+// before: a subscriber must never see a change that could still roll
+// back).
 func (a *api) published(c shared.Change) {
 	if a.feed != nil {
-		a.feed.Notify(c.Seq)
+		a.feed.Publish(c)
 	}
 }

@@ -112,8 +112,8 @@ func (s *Subscription) goLive() bool {
 	h := s.hub
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.last > s.read {
-		s.upTo = h.last
+	if last := h.last.Load(); last > s.read {
+		s.upTo = last
 		return false
 	}
 	s.live, s.caughtUp = true, true

@@ -39,8 +39,8 @@ func encode(c shared.Change) []byte {
 }
 
 // event is one change as the hub fans it out: decoded, its seq, and its
-// JSON, made once and shared (read-only) by every subscriber. The buffers
-// hold pointers, so a subscriber's 256-slot buffer costs 2 KiB, not 40.
+// JSON, made once and shared (read-only) by every subscriber. The queues
+// hold pointers, so a subscriber 256 changes behind holds 2 KiB, not 40.
 type event struct {
 	change shared.Change
 	seq    int64
@@ -65,10 +65,18 @@ func (b Batch) Cursor() string {
 type Subscription struct {
 	hub   *Hub
 	board string
-	ch    chan *event
-	seq   atomic.Int64 // last seq handed to the consumer
-	first *Batch       // the reset or first replay page, served before the rest
-	live  bool         // guarded by hub.mu: the hub offers it new changes
+	// queue holds the live changes the hub has handed over and the
+	// consumer has not yet taken, at most Buffer of them; ready has a
+	// token while it is not empty. A slice grown on demand instead of a
+	// channel of Buffer slots: an idle subscriber holds nothing (a
+	// 256-slot channel was 2 KiB each, a tenth of a subscriber's memory).
+	qmu     sync.Mutex
+	queue   []*event
+	ready   chan struct{}
+	onReady func()       // see OnReady; guarded by qmu
+	seq     atomic.Int64 // last seq handed to the consumer
+	first   *Batch       // the reset or first replay page, served before the rest
+	live    bool         // guarded by hub.mu: the hub offers it new changes
 
 	// The replay, touched only by the consumer: the board's changes in the
 	// log have been read through seq read; reading goes on up to upTo,
@@ -90,7 +98,7 @@ type Subscription struct {
 // newest change the hub has fanned out; anything seen twice is skipped by
 // seq.
 func (h *Hub) Subscribe(ctx context.Context, board, cursor string) (*Subscription, error) {
-	s := &Subscription{hub: h, board: board, ch: make(chan *event, h.cfg.Buffer), ended: make(chan struct{})}
+	s := &Subscription{hub: h, board: board, ready: make(chan struct{}, 1), ended: make(chan struct{})}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -129,16 +137,14 @@ func (s *Subscription) Wait(ctx context.Context, tick <-chan struct{}) (Batch, e
 	}
 	for {
 		select {
-		case e := <-s.ch:
+		case <-s.ready:
+			s.qmu.Lock()
+			queue := s.queue
+			s.queue = nil
+			s.qmu.Unlock()
 			var b Batch
-			s.fresh(&b, e)
-			for more := true; more && len(b.Changes) < cap(s.ch); {
-				select {
-				case e := <-s.ch:
-					s.fresh(&b, e)
-				default:
-					more = false
-				}
+			for _, e := range queue {
+				s.fresh(&b, e)
 			}
 			if len(b.Changes) > 0 {
 				return b, nil
@@ -151,6 +157,55 @@ func (s *Subscription) Wait(ctx context.Context, tick <-chan struct{}) (Batch, e
 			return Batch{}, ctx.Err()
 		}
 	}
+}
+
+// Replay is the start of a subscription for a consumer that will then be
+// told when to look (OnReady, Poll) instead of waiting in Wait: the reset
+// or the next page of the replay, read from the log, or an empty batch
+// once the subscription has caught up and is live.
+func (s *Subscription) Replay(ctx context.Context) (Batch, error) {
+	if first := s.first; first != nil {
+		s.first = nil
+		return *first, nil
+	}
+	if s.caughtUp {
+		return Batch{}, nil
+	}
+	return s.replay(ctx)
+}
+
+// Live reports whether the start is over: from now on the subscription
+// only hands over what the hub queues, and Poll never reads the log.
+func (s *Subscription) Live() bool { return s.first == nil && s.caughtUp }
+
+// Poll is Next without waiting, once Live: the changes queued since the
+// last call (an empty batch when there are none), or the error that ended
+// the subscription.
+func (s *Subscription) Poll() (Batch, error) {
+	select {
+	case <-s.ended:
+		return Batch{}, s.err
+	default:
+	}
+	s.qmu.Lock()
+	queue := s.queue
+	s.queue = nil
+	s.qmu.Unlock()
+	var b Batch
+	for _, e := range queue {
+		s.fresh(&b, e)
+	}
+	return b, nil
+}
+
+// OnReady registers f, to be called whenever the hub queues a change for
+// the subscription and when the subscription ends, so a consumer can
+// Poll instead of holding a goroutine in Wait. f is called from the hub's
+// fan-out with its lock held: it must return at once.
+func (s *Subscription) OnReady(f func()) {
+	s.qmu.Lock()
+	s.onReady = f
+	s.qmu.Unlock()
 }
 
 // fresh adds e to the batch unless the consumer has already had it (a
@@ -184,17 +239,33 @@ func (s *Subscription) Cursor() string {
 // offer hands e to the subscriber without blocking; false means its buffer
 // is full. Called with the hub's lock held.
 func (s *Subscription) offer(e *event) bool {
-	select {
-	case s.ch <- e:
-		return true
-	default:
+	s.qmu.Lock()
+	if len(s.queue) >= s.hub.cfg.Buffer {
+		s.qmu.Unlock()
 		return false
 	}
+	s.queue = append(s.queue, e)
+	f := s.onReady
+	s.qmu.Unlock()
+	select {
+	case s.ready <- struct{}{}:
+	default: // a token is already there
+	}
+	if f != nil {
+		f()
+	}
+	return true
 }
 
 func (s *Subscription) end(err error) {
 	s.endOnce.Do(func() {
 		s.err = err
 		close(s.ended)
+		s.qmu.Lock()
+		f := s.onReady
+		s.qmu.Unlock()
+		if f != nil {
+			f()
+		}
 	})
 }

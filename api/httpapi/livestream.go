@@ -1,0 +1,399 @@
+//go:build unix
+
+package httpapi
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/kairan/kairan/api/hub"
+	"github.com/kairan/kairan/shared/sse"
+)
+
+// Live streams without a goroutine each. A detached SSE stream is served
+// in two parts. Its start — the reset or the replay from its cursor, read
+// from the database page by page — runs on the request's own goroutine
+// with ordinary blocking writes. Once it has caught up it holds no
+// goroutine at all: the hub calls it when a change is queued for it (or
+// it ends), the shared heartbeat when a ping may be due, and the hang-up
+// loop when its client goes; each call puts it on a run queue that a few
+// workers (one per CPU, started on demand, gone when the queue is empty)
+// drain. A worker writes without waiting: what the socket will not take
+// at once is handed to a goroutine that waits for it under the write
+// deadline, so one slow or dead client never holds a worker, and drops
+// out as before (its queue overflows and the hub ends it, or the
+// deadline passes). An idle stream is its socket, a subscription and this
+// struct: a few KiB, instead of a goroutine's stack and a context each.
+
+// liveStream is one detached SSE stream. Exactly one runner touches its
+// connection and subscription at a time: the request's goroutine during
+// the start, then a worker or a drain goroutine, handed over through
+// state.
+type liveStream struct {
+	a       *api
+	conn    net.Conn
+	raw     syscall.RawConn
+	sub     *hub.Subscription
+	board   string
+	release func() // the stream-cap slot
+
+	stopWatch func() // ends the hang-up watch; before conn.Close
+	state     atomic.Int32
+	hungUp    atomic.Bool
+	wrote     atomic.Bool // written to since the last heartbeat tick
+	pingDue   atomic.Bool // two ticks passed without a write
+}
+
+// A stream's state: whether it waits, is queued, or is being run, and
+// whether something happened while it was run (then the runner looks
+// again before letting go).
+const (
+	streamIdle int32 = iota
+	streamQueued
+	streamRunning
+	streamRunningAgain
+	streamClosed
+)
+
+// detachLive serves sub on conn as a live stream; false means the hang-up
+// loop cannot watch this connection and nothing was taken over.
+func (a *api) detachLive(r *http.Request, conn net.Conn, head []byte, sub *hub.Subscription, release func()) bool {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	s := &liveStream{a: a, conn: conn, raw: raw, sub: sub, board: r.PathValue("board"), release: release}
+	s.state.Store(streamRunning) // this goroutine runs it until it is live
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	stop, err := a.hangups.watch(conn, func() {
+		cancel()
+		s.hungUp.Store(true)
+		s.schedule()
+	})
+	if err != nil {
+		return false
+	}
+	s.stopWatch = stop
+	a.metrics.streamOpened()
+	defer func() {
+		if v := recover(); v != nil { // a bug costs one stream, not the process
+			a.log.Error("stream panic", "board", s.board, "panic", v, "stack", string(debug.Stack()))
+			s.close()
+		}
+	}()
+	if !s.start(ctx, head) {
+		s.close()
+		return true
+	}
+	a.live.add(s)
+	sub.OnReady(s.schedule)
+	s.run() // whatever was queued meanwhile; then it idles
+	return true
+}
+
+// start writes the response head, the retry hint and the subscription's
+// start with blocking writes, until the subscription is live.
+func (s *liveStream) start(ctx context.Context, head []byte) bool {
+	send := func(b []byte) bool {
+		_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		_, err := s.conn.Write(b)
+		return err == nil
+	}
+	if !send(sse.AppendRetry(head, retryMillis)) {
+		return false
+	}
+	var buf []byte
+	for {
+		batch, err := s.sub.Replay(ctx)
+		if err != nil {
+			s.a.log.DebugContext(ctx, "stream ended", "board", s.board, "cursor", s.sub.Cursor(), "reason", err)
+			return false
+		}
+		if batch.Reset == nil && len(batch.Changes) == 0 {
+			break // live
+		}
+		var ok bool
+		if buf, ok = appendBatch(buf[:0], batch, send); !ok || !send(buf) {
+			return false
+		}
+		s.a.metrics.delivered(len(batch.Changes))
+	}
+	s.wrote.Store(true)
+	// The runner's writes never wait (see writeNow), and an expired
+	// deadline would fail them before they were tried.
+	return s.conn.SetWriteDeadline(time.Time{}) == nil
+}
+
+// schedule asks for the stream to be run: queued when idle, looked at
+// again when being run, nothing more when already queued or closed. It
+// never blocks (the hub calls it with its lock held).
+func (s *liveStream) schedule() {
+	for {
+		switch s.state.Load() {
+		case streamIdle:
+			if s.state.CompareAndSwap(streamIdle, streamQueued) {
+				s.a.runq.push(s)
+				return
+			}
+		case streamRunning:
+			if s.state.CompareAndSwap(streamRunning, streamRunningAgain) {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// run is the runner's loop: a step, then let go unless something happened
+// meanwhile.
+func (s *liveStream) run() {
+	for {
+		s.state.Store(streamRunning)
+		switch s.step() {
+		case stepEnd:
+			s.close()
+			return
+		case stepHandedOver:
+			return
+		}
+		if s.state.CompareAndSwap(streamRunning, streamIdle) {
+			return
+		}
+	}
+}
+
+type stepResult int
+
+const (
+	stepDone       stepResult = iota
+	stepEnd                   // the stream is over: close it
+	stepHandedOver            // a drain goroutine runs it now
+)
+
+var sendBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// step writes what the subscription has queued, or a ping when two
+// heartbeats passed without a write.
+func (s *liveStream) step() stepResult {
+	if s.hungUp.Load() {
+		return stepEnd
+	}
+	batch, err := s.sub.Poll()
+	if err != nil {
+		s.a.log.Debug("stream ended", "board", s.board, "cursor", s.sub.Cursor(), "reason", err)
+		return stepEnd
+	}
+	ping := s.pingDue.Swap(false)
+	if len(batch.Changes) == 0 && !ping {
+		return stepDone
+	}
+	bp := sendBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
+	if len(batch.Changes) > 0 {
+		buf, _ = appendBatch(buf, batch, nil)
+	} else {
+		buf = sse.AppendComment(buf, "ping")
+	}
+	s.wrote.Store(true)
+	rest, err := s.writeNow(buf)
+	if err != nil {
+		return stepEnd
+	}
+	s.a.metrics.delivered(len(batch.Changes))
+	if len(rest) == 0 {
+		if cap(buf) <= 16<<10 { // a burst's big buffer is not kept
+			*bp = buf
+			sendBufs.Put(bp)
+		}
+		return stepDone
+	}
+	// The socket is full: a goroutine waits for it, as long as the
+	// deadline allows, and runs the stream on from there.
+	go s.drain(rest)
+	return stepHandedOver
+}
+
+// writeNow writes as much of b as the socket takes without waiting and
+// returns the rest.
+func (s *liveStream) writeNow(b []byte) ([]byte, error) {
+	var werr error
+	err := s.raw.Write(func(fd uintptr) bool {
+		for len(b) > 0 {
+			n, err := syscall.Write(int(fd), b)
+			if n > 0 {
+				b = b[n:]
+			}
+			if err == syscall.EINTR {
+				continue
+			}
+			if err != nil && err != syscall.EAGAIN {
+				werr = err
+			}
+			if err != nil || n <= 0 {
+				break
+			}
+		}
+		return true // never wait here: drain does
+	})
+	if err != nil {
+		return b, err
+	}
+	return b, werr
+}
+
+// drain writes rest under the write deadline, then runs the stream on.
+func (s *liveStream) drain(rest []byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.a.log.Error("stream panic", "board", s.board, "panic", v, "stack", string(debug.Stack()))
+			s.close()
+		}
+	}()
+	_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_, err := s.conn.Write(rest)
+	if err != nil || s.conn.SetWriteDeadline(time.Time{}) != nil {
+		s.close()
+		return
+	}
+	if s.state.CompareAndSwap(streamRunning, streamIdle) {
+		return
+	}
+	s.run()
+}
+
+// close ends the stream; only its runner calls it, once.
+func (s *liveStream) close() {
+	s.state.Store(streamClosed)
+	s.stopWatch() // before the close: see hangups.watch
+	_ = s.conn.Close()
+	s.sub.Close()
+	s.a.live.remove(s)
+	s.a.metrics.streamClosed()
+	s.release()
+	s.a.detached.Done()
+}
+
+// runQueue holds the streams waiting for a worker. Workers are started as
+// streams are queued, up to one per CPU (their writes never wait, so more
+// would only take turns), and end when the queue is empty.
+type runQueue struct {
+	mu      sync.Mutex
+	queue   []*liveStream
+	head    int
+	workers int
+}
+
+func (q *runQueue) push(s *liveStream) {
+	q.mu.Lock()
+	q.queue = append(q.queue, s)
+	start := q.workers < runtime.GOMAXPROCS(0)
+	if start {
+		q.workers++
+	}
+	q.mu.Unlock()
+	if start {
+		go q.work()
+	}
+}
+
+func (q *runQueue) work() {
+	for {
+		q.mu.Lock()
+		if q.head == len(q.queue) {
+			q.queue, q.head = q.queue[:0], 0
+			q.workers--
+			q.mu.Unlock()
+			return
+		}
+		s := q.queue[q.head]
+		q.queue[q.head] = nil
+		q.head++
+		q.mu.Unlock()
+		s.runGuarded()
+	}
+}
+
+// runGuarded is run for a worker: a bug costs one stream, not the process.
+func (s *liveStream) runGuarded() {
+	defer func() {
+		if v := recover(); v != nil {
+			s.a.log.Error("stream panic", "board", s.board, "panic", v, "stack", string(debug.Stack()))
+			s.close()
+		}
+	}()
+	s.run()
+}
+
+// liveStreams is the set of live streams, for the heartbeat: one
+// goroutine waits for the hub's shared tick and runs only the streams
+// that have been silent for two ticks (2 × 7 s), to write a ping; it runs
+// only while there are streams.
+type liveStreams struct {
+	mu   sync.Mutex
+	all  map[*liveStream]struct{}
+	stop chan struct{} // closed to end the heartbeat goroutine; nil when none runs
+}
+
+func (l *liveStreams) add(s *liveStream) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.all == nil {
+		l.all = map[*liveStream]struct{}{}
+	}
+	l.all[s] = struct{}{}
+	if l.stop == nil {
+		l.stop = make(chan struct{})
+		go l.beat(s.a.feed, l.stop)
+	}
+}
+
+func (l *liveStreams) remove(s *liveStream) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.all[s]; !ok {
+		return
+	}
+	delete(l.all, s)
+	if len(l.all) == 0 && l.stop != nil {
+		close(l.stop)
+		l.stop = nil
+	}
+}
+
+func (l *liveStreams) beat(feed Feed, stop chan struct{}) {
+	var marked []*liveStream
+	for {
+		select {
+		case <-feed.Heartbeat():
+		case <-stop:
+			return
+		}
+		l.mu.Lock()
+		marked = marked[:0]
+		for s := range l.all {
+			// Written to since the last tick: not silent yet.
+			if !s.wrote.Swap(false) {
+				marked = append(marked, s)
+			}
+		}
+		l.mu.Unlock()
+		for _, s := range marked {
+			s.pingDue.Store(true)
+			s.schedule()
+		}
+		clear(marked)
+	}
+}
