@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,8 +114,11 @@ func Rivals(ctx context.Context, c RivalsConfig, out io.Writer) error {
 	}
 	machine := machineInfo(c.Binaries["kairan"])
 	for _, name := range c.Only {
-		if name != "kairan" {
+		switch name {
+		case "centrifugo":
 			machine += "; " + serverVersion(c.Binaries[name])
+		case "mercure":
+			machine += "; " + mercureVersion(c.Binaries[name])
 		}
 	}
 	fmt.Fprintf(c.Log, "rivals: %s\n", machine)
@@ -127,6 +131,29 @@ func Rivals(ctx context.Context, c RivalsConfig, out io.Writer) error {
 		return err
 	}
 	return ctx.Err()
+}
+
+// mercureVersion names the Mercure module a caddy/mercure binary was built
+// with (its `version` command tells Caddy's).
+func mercureVersion(bin string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "build-info").Output()
+	if err != nil {
+		return fmt.Sprintf("%s (version unknown: %v)", bin, err)
+	}
+	mercureV, caddyV := "(version unknown)", "unknown"
+	for line := range strings.Lines(string(out)) {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == "dep" {
+			switch f[1] {
+			case "github.com/dunglas/mercure":
+				mercureV = f[2]
+			case "github.com/caddyserver/caddy/v2":
+				caddyV = f[2]
+			}
+		}
+	}
+	return fmt.Sprintf("Mercure %s (Caddy %s)", mercureV, caddyV)
 }
 
 // rivalRounds makes every run of c, in order, and returns those that
