@@ -298,6 +298,13 @@ func runRival(ctx context.Context, ct contender, bin string, k int, c RivalsConf
 		pingGaps = append(pingGaps, s.pingGaps...)
 		firstPingGaps = append(firstPingGaps, s.firstPingGaps...)
 	}
+	if errs := t.errs.snapshot(); len(errs) > 0 {
+		var parts []string
+		for _, kind := range sortedKinds(errs) {
+			parts = append(parts, fmt.Sprintf("%s ×%d", kind, errs[kind]))
+		}
+		r.note("stream failures: %s", strings.Join(parts, ", "))
+	}
 	r.Delivery = distOf(lat)
 	r.Missed = int64(r.Published)*int64(k) - int64(len(lat))
 	r.PingSeconds, r.PingCPUPerSub = math.NaN(), math.NaN()
