@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kairan/kairan/api/config"
+	"github.com/kairan/kairan/api/internal/picturetest"
 	"github.com/kairan/kairan/shared"
 )
 
@@ -94,6 +96,31 @@ func TestNginxFromScalingDoc(t *testing.T) {
 		var body shared.ErrorBody
 		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Error.Code != shared.CodeUnavailable {
 			t.Fatalf("the refusal: %+v, %v", body.Error, err)
+		}
+	})
+
+	// nginx's default body limit is 1 MB; the document's images location
+	// lets pictures through up to kairan's own limit, which answers past it.
+	t.Run("pictures up to --max-image-bytes pass, larger get kairan's 413", func(t *testing.T) {
+		c := p.client(t, "127.0.0.30")
+		photo := picturetest.Photo(2400, 1800) // ~1.4 MB, over nginx's default 1 MiB
+		big := append(bytes.Clone(photo), make([]byte, shared.MaxImageBytes+1-len(photo))...)
+		for _, tc := range []struct {
+			body   []byte
+			status int
+		}{{photo, http.StatusCreated}, {big, http.StatusRequestEntityTooLarge}} {
+			req, _ := http.NewRequest(http.MethodPost, p.origin+"/api/boards/lobby/images", bytes.NewReader(tc.body))
+			req.Header.Set("Content-Type", "image/jpeg")
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body map[string]json.RawMessage
+			err = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || err != nil {
+				t.Fatalf("%d bytes through nginx: %s (%v), want %d with kairan's JSON", len(tc.body), resp.Status, err, tc.status)
+			}
 		}
 	})
 

@@ -19,6 +19,7 @@ import (
 	"github.com/kairan/kairan/api/hub"
 	"github.com/kairan/kairan/api/hub/pgnotify"
 	"github.com/kairan/kairan/api/limit"
+	"github.com/kairan/kairan/api/picture"
 	"github.com/kairan/kairan/api/store"
 	"github.com/kairan/kairan/app/ui"
 	"github.com/kairan/kairan/shared"
@@ -74,7 +75,8 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.store, err = store.Open(ctx, store.Options{Dialect: dialect, Target: target, Logger: m.Logger,
-		MaxTopicsPerBoard: m.Config.MaxTopicsPerBoard, MaxTopics: m.Config.MaxTopics, MaxBoards: m.Config.MaxBoards})
+		MaxTopicsPerBoard: m.Config.MaxTopicsPerBoard, MaxTopics: m.Config.MaxTopics, MaxBoards: m.Config.MaxBoards,
+		MaxUnusedImageBytes: m.Config.MaxUnusedImageBytes})
 	if err != nil {
 		return err
 	}
@@ -100,6 +102,9 @@ func (m *Main) Open(ctx context.Context) error {
 		PrivateMetrics: m.Config.MetricsAddr != "",
 		Blocklist:      blocked,
 		BodyTimeout:    m.Config.ReadTimeout,
+		Images: httpapi.Images{MaxBytes: m.Config.MaxImageBytes, Limits: picture.Limits{
+			MaxPixels: m.Config.MaxImagePixels, MaxSide: m.Config.MaxImageSide, PreviewSide: shared.PreviewSide}},
+		ImageBytes: limit.NewBytes(m.Config.ImageBytesPerHour),
 	})
 	// The profiler's port first: a bad --pprof-addr fails before the
 	// public listener ever answers.
@@ -191,9 +196,10 @@ func (m *Main) close() error {
 	return errors.Join(shutdownErr, m.store.Close())
 }
 
-// pruneHistory trims the change log and forgets expired idempotency keys
-// now and every minute, until the returned stop function is called (it
-// waits for the goroutine to end).
+// pruneHistory trims the change log, forgets expired idempotency keys and
+// removes pictures no post attached within a day, now and every minute,
+// until the returned stop function is called (it waits for the goroutine
+// to end).
 func (m *Main) pruneHistory() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -213,6 +219,11 @@ func (m *Main) pruneHistory() (stop func()) {
 				m.Logger.Log(ctx, pruneLevel(err), "prune idempotency keys", "err", err)
 			} else if n > 0 {
 				m.Logger.Debug("idempotency keys expired", "count", n)
+			}
+			if n, err := m.store.PruneImages(ctx, store.UnusedImageTTL); err != nil && ctx.Err() == nil {
+				m.Logger.Log(ctx, pruneLevel(err), "prune unused pictures", "err", err)
+			} else if n > 0 {
+				m.Logger.Debug("unused pictures removed", "count", n)
 			}
 			select {
 			case <-ctx.Done():

@@ -23,6 +23,8 @@ const (
 	CodeUnknownHost           Code = "unknown_host" // a name a loopback server does not go by
 	CodeBodyTooLarge          Code = "body_too_large"
 	CodeUnsupportedMediaType  Code = "unsupported_media_type"
+	CodeInvalidImage          Code = "invalid_image"     // bytes that are no picture, or too many pixels
+	CodeImageUnavailable      Code = "image_unavailable" // a post's image_id: unknown, used, removed or another board's
 	CodeIdempotencyMismatch   Code = "idempotency_mismatch"
 	CodeBlocked               Code = "blocked"
 	CodeTooManyBoards         Code = "too_many_boards"

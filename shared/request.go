@@ -11,16 +11,27 @@ import (
 type CreateTopic struct {
 	Author  string `json:"author"`
 	Comment string `json:"comment"`
+	// ImageID attaches a picture uploaded to the same board and not yet
+	// used by a post; empty for none.
+	ImageID string `json:"image_id,omitempty"`
 }
 
 // Normalize trims both fields, fills in the anonymous author and validates
-// the result. It returns an *Error with a code of the wire contract.
+// the result. It returns an *Error with a code of the wire contract. With
+// a picture the comment may be empty (a photo says enough), but not made
+// only of invisible characters, which would look like a caption that
+// failed to show.
 func (r *CreateTopic) Normalize() error {
 	author, err := NormalizeAuthor(r.Author)
 	if err != nil {
 		return err
 	}
-	comment, err := NormalizeComment(r.Comment)
+	if r.ImageID != "" {
+		if err := ValidateImageID(r.ImageID); err != nil {
+			return err
+		}
+	}
+	comment, err := normalizeComment(r.Comment, r.ImageID != "")
 	if err != nil {
 		return err
 	}
@@ -46,13 +57,19 @@ func (r *EditTopic) Normalize() error {
 // NormalizeComment returns the comment as it is stored: surrounding white
 // space trimmed and Windows line ends turned into "\n" (a pasted CRLF text is
 // not hostile, a bare carriage return is a control character).
-func NormalizeComment(s string) (string, error) {
+func NormalizeComment(s string) (string, error) { return normalizeComment(s, false) }
+
+// normalizeComment is NormalizeComment that takes an empty comment when
+// mayBeEmpty (a post with a picture).
+func normalizeComment(s string, mayBeEmpty bool) (string, error) {
 	if !utf8.ValidString(s) {
 		return "", Errorf(CodeInvalidComment, "The comment is not valid UTF-8 text.")
 	}
 	s = strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
 	n := utf8.RuneCountInString(s)
 	switch {
+	case n == 0 && mayBeEmpty:
+		return "", nil
 	case n == 0:
 		return "", Errorf(CodeInvalidComment, "The comment is empty; write something first.")
 	case n > MaxCommentChars:

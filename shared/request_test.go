@@ -368,6 +368,12 @@ func TestCreateTopicNormalize(t *testing.T) {
 		{name: "long author", in: CreateTopic{Author: strings.Repeat("a", 41), Comment: "hi"}, wantCode: CodeInvalidAuthor},
 		{name: "author with control char", in: CreateTopic{Author: "A\x00", Comment: "hi"}, wantCode: CodeInvalidAuthor},
 		{name: "comment with control char", in: CreateTopic{Author: "Ada", Comment: "a\x00b"}, wantCode: CodeInvalidComment},
+		{name: "picture without comment", in: CreateTopic{Author: "Aiko", Comment: " \n ", ImageID: "AbC_12-xyz"}, want: CreateTopic{Author: "Aiko", ImageID: "AbC_12-xyz"}},
+		{name: "picture with comment", in: CreateTopic{Comment: " look ", ImageID: "abc"}, want: CreateTopic{Author: AnonymousAuthor, Comment: "look", ImageID: "abc"}},
+		{name: "picture with invisible-only comment", in: CreateTopic{Comment: "\u3164\u200b", ImageID: "abc"}, wantCode: CodeInvalidComment},
+		{name: "picture with long comment", in: CreateTopic{Comment: strings.Repeat("a", 2001), ImageID: "abc"}, wantCode: CodeInvalidComment},
+		{name: "picture id with a slash", in: CreateTopic{Comment: "hi", ImageID: "../etc"}, wantCode: CodeImageUnavailable},
+		{name: "picture id too long", in: CreateTopic{Comment: "hi", ImageID: strings.Repeat("a", 65)}, wantCode: CodeImageUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

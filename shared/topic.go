@@ -13,6 +13,9 @@ type Topic struct {
 	Comment   string    `json:"comment"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Image is the topic's picture; nil (and absent on the wire) when it
+	// has none.
+	Image *Image `json:"image,omitempty"`
 }
 
 // Snapshot is a board's newest topics (newest first) and the cursor from

@@ -19,6 +19,7 @@ import (
 	"github.com/kairan/kairan/api/blocklist"
 	"github.com/kairan/kairan/api/limit"
 	"github.com/kairan/kairan/api/store"
+	"github.com/kairan/kairan/shared"
 )
 
 // Config is everything `kairan serve` can be told.
@@ -87,6 +88,21 @@ type Config struct {
 	// MetricsAddr, when set, serves /metrics on this address instead of
 	// the public listener (which then answers /metrics as an unknown page).
 	MetricsAddr string
+
+	// MaxImageBytes bounds a picture upload's body.
+	MaxImageBytes int64
+	// MaxImagePixels refuses an upload whose header claims more pixels,
+	// before it is decoded.
+	MaxImagePixels int64
+	// MaxImageSide is the longest side of a kept picture (larger ones are
+	// shrunk).
+	MaxImageSide int
+	// ImageBytesPerHour is each client's budget of uploaded picture
+	// bytes an hour (0 = no budget; the write rate still applies).
+	ImageBytesPerHour int64
+	// MaxUnusedImageBytes caps the bytes of uploads no post has used yet,
+	// all clients together (0 = no cap).
+	MaxUnusedImageBytes int64
 }
 
 // Default returns the configuration `go tool task run` uses.
@@ -112,6 +128,16 @@ func Default() Config {
 		MaxTopics:   30000,
 		MaxBoards:   1000,
 		ReadTimeout: 10 * time.Second,
+
+		MaxImageBytes:  shared.MaxImageBytes,
+		MaxImagePixels: shared.MaxImagePixels,
+		MaxImageSide:   shared.MaxImageSide,
+		// Eight full-size uploads, or ~60 photos as phones send them
+		// shrunk (~1 MB), at once; the same again each hour.
+		ImageBytesPerHour: 64 << 20,
+		// Uploads wait unused only until their post; far more than people
+		// posting need, far less than a disk.
+		MaxUnusedImageBytes: 256 << 20,
 	}
 }
 
@@ -168,6 +194,23 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	str(&proxies, "trust-proxy", "KAIRAN_TRUST_PROXY", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For, -Proto and -Host are believed")
 	str(&c.PprofAddr, "pprof-addr", "KAIRAN_PPROF_ADDR", "serve /debug/pprof/ on this loopback address, e.g. 127.0.0.1:6060 (off when empty)")
 	str(&c.MetricsAddr, "metrics-addr", "KAIRAN_METRICS_ADDR", "serve /metrics on this host:port instead of the public address, e.g. 127.0.0.1:9090")
+	num64 := func(p *int64, name, env string, least int64, help string) {
+		text := strconv.FormatInt(*p, 10)
+		str(&text, name, env, help)
+		ints = append(ints, func() error {
+			n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
+			if err != nil || n < least {
+				return fmt.Errorf("--%s %q must be a whole number of at least %d", name, text, least)
+			}
+			*p = n
+			return nil
+		})
+	}
+	num64(&c.MaxImageBytes, "max-image-bytes", "KAIRAN_MAX_IMAGE_BYTES", 64<<10, "largest picture upload in bytes")
+	num64(&c.MaxImagePixels, "max-image-pixels", "KAIRAN_MAX_IMAGE_PIXELS", 1_000_000, "pixels an upload may claim, checked before decoding")
+	num(&c.MaxImageSide, "max-image-side", "KAIRAN_MAX_IMAGE_SIDE", "longest side of a kept picture in pixels (480 to 8192)")
+	num64(&c.ImageBytesPerHour, "image-bytes-per-hour", "KAIRAN_IMAGE_BYTES_PER_HOUR", 0, "picture bytes a client may upload an hour (0 = no budget)")
+	num64(&c.MaxUnusedImageBytes, "max-unused-image-bytes", "KAIRAN_MAX_UNUSED_IMAGE_BYTES", 0, "bytes of uploaded pictures no post uses yet, all clients together (0 = no cap)")
 	readTimeout := c.ReadTimeout.String()
 	str(&readTimeout, "read-timeout", "KAIRAN_READ_TIMEOUT", "time a client gets to send a request's headers, and again its body")
 	if err := fs.Parse(args); err != nil {
@@ -264,6 +307,9 @@ func (c Config) Validate() error {
 		if port != "0" && (c.MetricsAddr == c.Addr || c.MetricsAddr == c.PprofAddr) {
 			return fmt.Errorf("--metrics-addr %q is already taken by --addr or --pprof-addr; give metrics a port of their own", c.MetricsAddr)
 		}
+	}
+	if c.MaxImageSide < shared.PreviewSide || c.MaxImageSide > 8192 {
+		return fmt.Errorf("--max-image-side %d must be from %d (the preview's size) to 8192", c.MaxImageSide, shared.PreviewSide)
 	}
 	if c.BlocklistFile != "" {
 		if _, err := c.Blocklist(); err != nil {

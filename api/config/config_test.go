@@ -565,3 +565,36 @@ func TestHostsOnLoopbackOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestPictureSettings(t *testing.T) {
+	c, err := Load(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxImageBytes != 8<<20 || c.MaxImagePixels != 40_000_000 || c.MaxImageSide != 2048 || c.ImageBytesPerHour != 64<<20 ||
+		c.MaxUnusedImageBytes != 256<<20 {
+		t.Fatalf("picture defaults = %d %d %d %d", c.MaxImageBytes, c.MaxImagePixels, c.MaxImageSide, c.ImageBytesPerHour)
+	}
+	c, err = Load([]string{"--max-image-bytes", "1048576", "--max-image-side", "1024", "--image-bytes-per-hour", "0", "--max-unused-image-bytes", "0"},
+		env(map[string]string{"KAIRAN_MAX_IMAGE_PIXELS": "12000000"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxImageBytes != 1<<20 || c.MaxImagePixels != 12_000_000 || c.MaxImageSide != 1024 || c.ImageBytesPerHour != 0 || c.MaxUnusedImageBytes != 0 {
+		t.Fatalf("picture settings = %d %d %d %d", c.MaxImageBytes, c.MaxImagePixels, c.MaxImageSide, c.ImageBytesPerHour)
+	}
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--max-image-bytes", "100"}, "--max-image-bytes"},
+		{[]string{"--max-image-pixels", "-1"}, "--max-image-pixels"},
+		{[]string{"--max-image-side", "100"}, "480"},
+		{[]string{"--max-image-side", "9000"}, "8192"},
+		{[]string{"--image-bytes-per-hour", "lots"}, "--image-bytes-per-hour"},
+	} {
+		if _, err := Load(tc.args, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%q: err = %v, want it to say %q", tc.args, err, tc.says)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kairan/kairan/api/blocklist"
 	"github.com/kairan/kairan/api/limit"
+	"github.com/kairan/kairan/api/picture"
 	"github.com/kairan/kairan/api/store"
 	"github.com/kairan/kairan/shared"
 )
@@ -26,6 +27,8 @@ type Store interface {
 	CreateTopic(ctx context.Context, in store.NewTopic) (store.Created, error)
 	EditTopic(ctx context.Context, board string, id int64, comment string, who store.Actor) (shared.Topic, shared.Change, error)
 	DeleteTopic(ctx context.Context, board string, id int64, who store.Actor) (shared.Change, error)
+	CreateImage(ctx context.Context, in store.NewImage) (store.CreatedImage, error)
+	ReadImage(ctx context.Context, id string, preview bool) (store.ImageFile, error)
 	Ping(ctx context.Context) error
 }
 
@@ -62,6 +65,10 @@ type Config struct {
 	// BodyTimeout bounds reading a write's body (default 10 s), so a
 	// client trickling it cannot hold a handler.
 	BodyTimeout time.Duration
+	// Images configures picture uploads (images.go).
+	Images Images
+	// ImageBytes is each client's budget of picture bytes (nil: none).
+	ImageBytes *limit.Writes
 }
 
 type api struct {
@@ -78,6 +85,9 @@ type api struct {
 	proxies        limit.Proxies
 	blocklist      atomic.Pointer[blocklist.List] // swapped by SetBlocklist
 	bodyTimeout    time.Duration
+	images         Images
+	imageBytes     *limit.Writes
+	decodes        chan struct{} // a slot per upload being decoded
 	// detached counts the goroutines of detached streams (detach.go).
 	detached sync.WaitGroup
 	hangups  hangups     // notices detached streams' clients hanging up
@@ -104,7 +114,12 @@ func New(c Config) *Handler {
 	a := &api{store: c.Store, feed: c.Feed, metrics: c.Metrics, log: c.Logger,
 		moderatorToken: c.ModeratorToken, allowedOrigins: map[string]bool{},
 		writes: c.Writes, modGuesses: newModGuesses(), streams: c.Streams, proxies: c.Proxies,
-		bodyTimeout: cmp.Or(c.BodyTimeout, defaultBodyTimeout)}
+		bodyTimeout: cmp.Or(c.BodyTimeout, defaultBodyTimeout), images: c.Images, imageBytes: c.ImageBytes}
+	a.images.MaxBytes = cmp.Or(a.images.MaxBytes, shared.MaxImageBytes)
+	if a.images.Limits == (picture.Limits{}) {
+		a.images.Limits = picture.DefaultLimits
+	}
+	a.decodes = make(chan struct{}, cmp.Or(a.images.Decodes, 2))
 	if a.metrics == nil {
 		a.metrics = NewMetrics()
 	}
@@ -131,6 +146,9 @@ func (a *api) routes(app http.Handler, publicMetrics bool) http.Handler {
 	mux.HandleFunc("POST /api/boards/{board}/topics", a.createTopic)
 	mux.HandleFunc("PATCH /api/boards/{board}/topics/{id}", a.editTopic)
 	mux.HandleFunc("DELETE /api/boards/{board}/topics/{id}", a.deleteTopic)
+	mux.HandleFunc("POST /api/boards/{board}/images", a.uploadImage)
+	mux.HandleFunc("GET /api/images/{id}", a.serveImage(false))
+	mux.HandleFunc("GET /api/images/{id}/preview", a.serveImage(true))
 	mux.HandleFunc("GET /api/boards/{board}/events", a.capStreams(a.events))
 	mux.HandleFunc("GET /api/boards/{board}/changes", a.capStreams(a.changes))
 	mux.HandleFunc("GET /api/moderator", a.checkModerator)

@@ -29,6 +29,8 @@ var statusOf = map[shared.Code]int{
 	shared.CodeUnknownHost:           http.StatusMisdirectedRequest,
 	shared.CodeBodyTooLarge:          http.StatusRequestEntityTooLarge,
 	shared.CodeUnsupportedMediaType:  http.StatusUnsupportedMediaType,
+	shared.CodeInvalidImage:          http.StatusBadRequest,
+	shared.CodeImageUnavailable:      http.StatusUnprocessableEntity,
 	shared.CodeIdempotencyMismatch:   http.StatusUnprocessableEntity,
 	shared.CodeBlocked:               http.StatusUnprocessableEntity,
 	shared.CodeTooManyBoards:         http.StatusUnprocessableEntity,

@@ -237,11 +237,19 @@ func wantError(t *testing.T, r response, status int, code shared.Code) {
 
 var timePattern = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$`)
 
-// wantTopic checks a Topic's wire form: exactly its six fields, times in
-// RFC 3339 UTC.
+// wantTopic checks a Topic's wire form: exactly its six fields, and the
+// image with exactly its four when it has one, times in RFC 3339 UTC.
 func wantTopic(t *testing.T, raw []byte) shared.Topic {
 	t.Helper()
-	m := fields(t, raw, "id", "board", "author", "comment", "created_at", "updated_at")
+	keys := []string{"id", "board", "author", "comment", "created_at", "updated_at"}
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(raw, &probe) == nil && probe["image"] != nil {
+		keys = append(keys, "image")
+	}
+	m := fields(t, raw, keys...)
+	if img, ok := m["image"]; ok {
+		fields(t, img, "id", "type", "width", "height")
+	}
 	for _, k := range []string{"created_at", "updated_at"} {
 		s := jsonString(t, m[k])
 		if !timePattern.MatchString(s) {

@@ -41,7 +41,7 @@ func NewMetrics() *Metrics {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kairan_http_requests_total",
 			Help: "HTTP requests by route pattern, method and status code."}, []string{"route", "method", "code"}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kairan_rejected_total",
-			Help: "Requests refused by a guard: rate_limited, wrong_tokens, streams_full, streams_client, streams_network, blocked, too_many_boards, too_many_topics."}, []string{"reason"}),
+			Help: "Requests refused by a guard: rate_limited, image_bytes, wrong_tokens, streams_full, streams_client, streams_network, blocked, too_many_boards, too_many_topics."}, []string{"reason"}),
 		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kairan_http_request_duration_seconds",
 			Help:    "HTTP request durations by route pattern (long polls until they answer; SSE streams until they are handed to their own goroutines).",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10, 30, 120}},

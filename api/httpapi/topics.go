@@ -79,7 +79,7 @@ func (a *api) createTopic(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key, hasKey := r.Header["Idempotency-Key"]
-	nt := store.NewTopic{Board: board, Author: in.Author, Comment: in.Comment}
+	nt := store.NewTopic{Board: board, Author: in.Author, Comment: in.Comment, ImageID: in.ImageID}
 	if hasKey {
 		// Several headers join with ",", which no valid key holds.
 		nt.IdempotencyKey = strings.Join(key, ",")

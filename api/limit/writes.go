@@ -42,12 +42,38 @@ func NewWrites(perMinute int) *Writes {
 	}
 }
 
+// NewBytes returns a budget of perHour bytes a client may send an hour,
+// all of it at once at most (pictures: a person sends a few photos in a
+// row, then nothing for a while); zero or less returns nil, no budget.
+// Spend it with AllowN.
+func NewBytes(perHour int64) *Writes {
+	if perHour <= 0 {
+		return nil
+	}
+	return &Writes{
+		every:   rate.Limit(float64(perHour) / 3600),
+		burst:   int(min(perHour, 1<<40)),
+		now:     time.Now,
+		clients: map[string]*rate.Limiter{},
+		sweepAt: 1024,
+	}
+}
+
 // Allow takes one write from each of the client's buckets. When any is
 // empty it takes nothing and says how long until a write would pass, and
 // which network's bucket is empty ("" when it is the client's own).
 func (w *Writes) Allow(c Client) (ok bool, retryAfter time.Duration, network string) {
+	return w.AllowN(c, 1)
+}
+
+// AllowN is Allow for n tokens (bytes, for a budget from NewBytes). More
+// than a bucket holds is refused with the time a full bucket takes.
+func (w *Writes) AllowN(c Client, n int) (ok bool, retryAfter time.Duration, network string) {
 	if w == nil {
 		return true, 0, ""
+	}
+	if n > w.burst {
+		return false, time.Duration(float64(w.burst) / float64(w.every) * float64(time.Second)), ""
 	}
 	scopes := c.scopes()
 	w.mu.Lock()
@@ -56,7 +82,7 @@ func (w *Writes) Allow(c Client) (ok bool, retryAfter time.Duration, network str
 	taken := make([]*rate.Reservation, len(scopes))
 	refused := -1 // the narrowest empty bucket, which the refusal names
 	for i, sc := range scopes {
-		taken[i] = w.bucket(sc, now).ReserveN(now, 1)
+		taken[i] = w.bucket(sc, now).ReserveN(now, n)
 		if d := taken[i].DelayFrom(now); d > 0 {
 			retryAfter = max(retryAfter, d) // the longest wait passes every bucket
 			if refused < 0 {

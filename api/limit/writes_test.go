@@ -354,3 +354,34 @@ func TestWritesConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// A byte budget: the hour's bytes at once, then refilled at the hour's
+// rate; a refusal takes nothing and says when the bytes will be there.
+func TestBytesBudget(t *testing.T) {
+	if NewBytes(0) != nil {
+		t.Fatal("NewBytes(0) is a budget, want none")
+	}
+	w := NewBytes(3600 << 10) // 1 KiB a second
+	c := &fakeClock{t: time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)}
+	w.now = c.now
+	if ok, _, _ := w.AllowN(cl("10.0.0.1"), 3000<<10); !ok {
+		t.Fatal("first 3000 KiB refused")
+	}
+	ok, wait, _ := w.AllowN(cl("10.0.0.1"), 1000<<10)
+	if ok || wait < 399*time.Second || wait > 401*time.Second {
+		t.Fatalf("1000 KiB more: ok %v, wait %v; want refused for 400 s", ok, wait)
+	}
+	if ok, _, _ := w.AllowN(cl("10.0.0.1"), 600<<10); !ok {
+		t.Fatal("the 600 KiB left refused: a refusal must take nothing")
+	}
+	c.advance(100 * time.Second)
+	if ok, _, _ := w.AllowN(cl("10.0.0.1"), 100<<10); !ok {
+		t.Fatal("100 KiB refilled in 100 s refused")
+	}
+	if ok, wait, _ := w.AllowN(cl("10.0.0.2"), 3601<<10); ok || wait <= 0 {
+		t.Fatalf("more than the whole budget at once: ok %v, wait %v", ok, wait)
+	}
+	if ok, _, _ := w.AllowN(cl("10.0.0.2"), 3600<<10); !ok {
+		t.Fatal("another client's budget is its own")
+	}
+}

@@ -250,7 +250,7 @@ func TestGrowthTalliesOfAnOlderDatabase(t *testing.T) {
 	then := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
 	for i, board := range []string{"x", "x", "y", "x", "z"} {
 		if _, err := s.writer.NewInsert().Model(&topicRow{Board: board, Comment: fmt.Sprint(i), OwnerHash: "h",
-			CreatedAt: then, UpdatedAt: then}).Exec(ctx); err != nil {
+			CreatedAt: then, UpdatedAt: then}).ExcludeColumn("image_id", "image_type", "image_width", "image_height").Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}

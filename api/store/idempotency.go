@@ -32,9 +32,15 @@ func keyHash(key string) string {
 }
 
 // postHash binds a key to what was posted under it. The key is part of
-// it, so without the key the hash cannot confirm a guess of the text.
-func postHash(key, author, comment string) string {
-	sum := sha256.Sum256([]byte("idempotent-post\x00" + key + "\x00" + author + "\x00" + comment))
+// it, so without the key the hash cannot confirm a guess of the text. A
+// picture's id is added only when there is one, so the hashes of posts
+// without pictures are those kept before pictures existed.
+func postHash(key, author, comment, imageID string) string {
+	post := "idempotent-post\x00" + key + "\x00" + author + "\x00" + comment
+	if imageID != "" {
+		post += "\x00image\x00" + imageID
+	}
+	sum := sha256.Sum256([]byte(post))
 	return hex.EncodeToString(sum[:])
 }
 
@@ -117,7 +123,7 @@ func moveToHashes(ctx context.Context, tx bun.Tx, timestamp string) error {
 		}
 		rows := make([]idempotencyRow, len(old))
 		for i, r := range old {
-			rows[i] = idempotencyRow{Board: r.Board, KeyHash: keyHash(r.Key), PostHash: postHash(r.Key, r.Author, r.Comment),
+			rows[i] = idempotencyRow{Board: r.Board, KeyHash: keyHash(r.Key), PostHash: postHash(r.Key, r.Author, r.Comment, ""),
 				TopicID: r.TopicID, CreatedAt: r.CreatedAt}
 		}
 		if _, err := tx.NewInsert().Model(&rows).ModelTableExpr("idempotency_keys_hashed").Exec(ctx); err != nil {

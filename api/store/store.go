@@ -47,6 +47,9 @@ type Options struct {
 	// (growth.go). 0 is no cap.
 	MaxTopics int
 	MaxBoards int
+	// MaxUnusedImageBytes caps the bytes of uploads no post uses yet
+	// (images.go); 0 is no cap.
+	MaxUnusedImageBytes int64
 }
 
 // Store is kairan's database. On SQLite, writes go through one writer
@@ -65,6 +68,8 @@ type Store struct {
 	maxTopics int
 	// maxTotal and maxBoards are Options.MaxTopics and MaxBoards.
 	maxTotal, maxBoards int
+	// maxUnused is Options.MaxUnusedImageBytes.
+	maxUnused int64
 	// batch group-commits SQLite writes (nil on PostgreSQL).
 	batch *batcher
 	// disk is the SQLite disk reserve (nil on PostgreSQL).
@@ -99,7 +104,7 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{dialect: opt.Dialect, writer: writer, reader: reader, log: opt.Logger, Now: time.Now,
-		maxTopics: opt.MaxTopicsPerBoard, maxTotal: opt.MaxTopics, maxBoards: opt.MaxBoards}
+		maxTopics: opt.MaxTopicsPerBoard, maxTotal: opt.MaxTopics, maxBoards: opt.MaxBoards, maxUnused: opt.MaxUnusedImageBytes}
 	if err := s.migrate(ctx, opt.Dialect); err != nil {
 		s.Close()
 		return nil, err

@@ -28,7 +28,7 @@ func testDialect() Dialect {
 
 // newTarget returns a fresh, empty database to open: a file, or a new
 // PostgreSQL database.
-func newTarget(t *testing.T) string {
+func newTarget(t testing.TB) string {
 	t.Helper()
 	if testDialect() == Postgres {
 		return pgtest.NewDatabase(t)
@@ -36,7 +36,7 @@ func newTarget(t *testing.T) string {
 	return filepath.Join(t.TempDir(), "kairan test.db")
 }
 
-func mustOpen(t *testing.T, target string) *Store {
+func mustOpen(t testing.TB, target string) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), Options{Dialect: testDialect(), Target: target})
 	if err != nil {

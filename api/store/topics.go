@@ -17,6 +17,8 @@ type NewTopic struct {
 	Board   string
 	Author  string
 	Comment string
+	// ImageID attaches an unused upload of the same board (images.go).
+	ImageID string
 	// IdempotencyKey, when set, makes a retry of the same post answer with
 	// the first result instead of posting twice.
 	IdempotencyKey string
@@ -75,9 +77,14 @@ func (s *Store) createTopic(ctx context.Context, in NewTopic) (Created, error) {
 		if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
 			return fmt.Errorf("store: insert topic: %w", err)
 		}
+		if in.ImageID != "" {
+			if err := attachImage(ctx, tx, row, in.ImageID); err != nil {
+				return err
+			}
+		}
 		if in.IdempotencyKey != "" {
 			key := &idempotencyRow{Board: in.Board, KeyHash: keyHash(in.IdempotencyKey),
-				PostHash: postHash(in.IdempotencyKey, in.Author, in.Comment), TopicID: row.ID, CreatedAt: now}
+				PostHash: postHash(in.IdempotencyKey, in.Author, in.Comment, in.ImageID), TopicID: row.ID, CreatedAt: now}
 			if _, err := tx.NewInsert().Model(key).Exec(ctx); err != nil {
 				return fmt.Errorf("store: insert idempotency key: %w", err)
 			}
@@ -134,6 +141,10 @@ func (s *Store) trimBoard(ctx context.Context, tx bun.Tx, board string) ([]int64
 		}
 		if n, err := res.RowsAffected(); err == nil && n == 1 {
 			deleted = append(deleted, excess[i])
+			// A trimmed topic takes its picture along.
+			if err := deleteTopicImage(ctx, tx, excess[i]); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return deleted, nil
@@ -154,14 +165,20 @@ func (s *Store) replay(ctx context.Context, tx bun.Tx, in NewTopic) (Created, bo
 	if err != nil {
 		return Created{}, false, fmt.Errorf("store: read idempotency key: %w", err)
 	}
-	if key.PostHash != postHash(in.IdempotencyKey, in.Author, in.Comment) {
+	if key.PostHash != postHash(in.IdempotencyKey, in.Author, in.Comment, in.ImageID) {
 		return Created{}, true, shared.Errorf(shared.CodeIdempotencyMismatch,
 			"This Idempotency-Key was already used for a different post on this board; use a new key for a new post.")
 	}
 	created := key.CreatedAt.UTC()
+	var image *shared.Image
+	if in.ImageID != "" {
+		if image, err = topicImage(ctx, tx, key.TopicID); err != nil {
+			return Created{}, true, err
+		}
+	}
 	return Created{Replayed: true, CreatedTopic: shared.CreatedTopic{
 		Topic: shared.Topic{ID: key.TopicID, Board: key.Board, Author: in.Author,
-			Comment: in.Comment, CreatedAt: created, UpdatedAt: created},
+			Comment: in.Comment, CreatedAt: created, UpdatedAt: created, Image: image},
 		OwnerToken: s.idempotentOwnerToken(in.Board, in.IdempotencyKey),
 	}}, true, nil
 }
@@ -214,6 +231,11 @@ func (s *Store) deleteTopic(ctx context.Context, board string, id int64, who Act
 		}
 		if _, err := tx.NewDelete().Model(row).WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("store: delete topic: %w", err)
+		}
+		if row.ImageID != "" {
+			if err := deleteTopicImage(ctx, tx, row.ID); err != nil {
+				return err
+			}
 		}
 		change, err = s.appendChange(ctx, tx, shared.ChangeDeleted, shared.Topic{ID: row.ID, Board: row.Board})
 		return err

@@ -79,8 +79,8 @@ func (s *Session) Network(online bool) {
 		if s.engine != nil {
 			s.engine.Network(online)
 		}
-		if online && s.courier != nil {
-			s.courier.Kick()
+		if s.courier != nil {
+			s.courier.Network(online) // offline: posts wait; online: they go at once
 		}
 	})
 }

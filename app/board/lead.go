@@ -52,6 +52,9 @@ func (s *Session) lead(ctx context.Context) {
 		e.Network(false)
 	}
 	c := sync.NewCourier(s.cfg.Client, s.queue)
+	if !s.online {
+		c.Network(false)
+	}
 	c.OnSent = func(op sync.Op, created *shared.CreatedTopic, edited *shared.Topic) {
 		s.do(func() { s.delivered(op, created, edited) })
 	}

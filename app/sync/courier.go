@@ -4,6 +4,7 @@ import (
 	"context"
 	crand "crypto/rand"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/kairan/kairan/app/client"
@@ -24,7 +25,8 @@ type Courier struct {
 
 	BackoffMin, BackoffMax time.Duration
 
-	kick chan struct{}
+	kick    chan struct{}
+	offline atomic.Bool
 }
 
 // NewCourier delivers q's ops.
@@ -35,6 +37,18 @@ func NewCourier(c *client.Client, q *Queue) *Courier {
 
 // NewKey returns a fresh idempotency key.
 func NewKey() string { return crand.Text() }
+
+// Network tells the courier whether the device is online. Offline it
+// holds the queue instead of sending: what the person writes after being
+// told they are offline waits for the network, as the page says, rather
+// than going out on a connection that happens to work. Online it sends
+// at once. Safe from any goroutine.
+func (c *Courier) Network(online bool) {
+	c.offline.Store(!online)
+	if online {
+		c.Kick()
+	}
+}
 
 // Kick retries at once (the network came back, the stream reconnected).
 // Safe from any goroutine.
@@ -63,6 +77,8 @@ func (c *Courier) Run(ctx context.Context) {
 		if wait := time.Until(notBefore); wait > 0 {
 			timer.Reset(wait)
 			retry = timer.C
+		} else if c.offline.Load() {
+			// Held until Network(true) kicks.
 		} else if op, ok := c.Queue.next(); ok {
 			sent, transient, after := c.send(ctx, op)
 			switch {
