@@ -1,6 +1,7 @@
 package load
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -217,7 +218,7 @@ func runRival(ctx context.Context, ct contender, bin string, k int, c RivalsConf
 	defer cancel()
 
 	t := newTracker(k)
-	subs := startRivalSubs(ctx, ct, t, srv.URL, k, c.ConnectRate, newSourceDialer(0, cmp0(c.Sources, sourcesFor(k))))
+	subs := startRivalSubs(ctx, ct, t, srv.URL, k, c.ConnectRate, newSourceDialer(0, cmp.Or(c.Sources, sourcesFor(k))))
 	defer subs.stop()
 	connectStart := time.Now()
 	readyBy := time.NewTimer(budget)
@@ -322,13 +323,6 @@ func runRival(ctx context.Context, ct contender, bin string, k int, c RivalsConf
 
 func (r *RivalRun) note(format string, args ...any) {
 	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
-}
-
-func cmp0(a, b int) int {
-	if a != 0 {
-		return a
-	}
-	return b
 }
 
 // pingInterval is the median gap between two pings on one stream; where no
