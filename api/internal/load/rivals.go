@@ -88,11 +88,12 @@ type RivalRun struct {
 	StreamErrors   int64   `json:"stream_errors"`   // streams that failed or were refused
 	RSSPerSubKiB   float64 `json:"rss_per_sub_kib"` // (RSS connected − RSS before) / K
 	IdleCPUPerSub  float64 `json:"idle_cpu_us_per_sub_min"`
-	PingSeconds    float64 `json:"ping_interval_s"` // median gap before a ping, from the streams
-	PingCPUPerSub  float64 `json:"idle_cpu_us_per_ping_sub"`
-	IdleBytes      float64 `json:"idle_bytes_per_sub_min"` // TCP payload
-	MessageBytes   float64 `json:"message_bytes_per_sub"`  // TCP payload while the messages were delivered
-	Load           string  `json:"loadavg"`                // /proc/loadavg's 1-minute figure at start → end
+	PingSeconds    float64 `json:"ping_interval_s"`          // median gap before a ping, from the streams
+	IdlePings      float64 `json:"idle_pings_per_sub"`       // pings each subscriber received in the idle window
+	PingCPUPerSub  float64 `json:"idle_cpu_us_per_ping_sub"` // idle CPU ÷ pings received in the idle window
+	IdleBytes      float64 `json:"idle_bytes_per_sub_min"`   // TCP payload
+	MessageBytes   float64 `json:"message_bytes_per_sub"`    // TCP payload while the messages were delivered
+	Load           string  `json:"loadavg"`                  // /proc/loadavg's 1-minute figure at start → end
 	LoadEnd        float64 `json:"loadavg_end"`
 	Notes          []string
 }
@@ -185,9 +186,9 @@ func rivalRounds(ctx context.Context, c RivalsConfig) ([]*RivalRun, error) {
 }
 
 func (r *RivalRun) summary() string {
-	s := fmt.Sprintf("%s K=%d: %d/%d ready in %.1f s; delivery p50 %s p99 %s ms; publish p50 %s ms; RSS %.1f KiB/sub; idle %.0f µs CPU/sub/min, ping %.1f s, %.0f B/sub/min; %.0f B/sub for the messages; missed %d, dups %d, stream errors %d; load %s",
+	s := fmt.Sprintf("%s K=%d: %d/%d ready in %.1f s; delivery p50 %s p99 %s ms; publish p50 %s ms; RSS %.1f KiB/sub; idle %.0f µs CPU/sub/min, ping %.1f s (%.2f per sub in the idle window), %.0f B/sub/min; %.0f B/sub for the messages; missed %d, dups %d, stream errors %d; load %s",
 		r.Server, r.K, r.Ready, r.K, r.ConnectSeconds, num(r.Delivery.P50), num(r.Delivery.P99), num(r.PublishAnswer.P50),
-		r.RSSPerSubKiB, r.IdleCPUPerSub, r.PingSeconds, r.IdleBytes, r.MessageBytes, r.Missed, r.Duplicates, r.StreamErrors, r.Load)
+		r.RSSPerSubKiB, r.IdleCPUPerSub, r.PingSeconds, r.IdlePings, r.IdleBytes, r.MessageBytes, r.Missed, r.Duplicates, r.StreamErrors, r.Load)
 	for _, n := range r.Notes {
 		s += "; note: " + n
 	}
@@ -240,7 +241,7 @@ func runRival(ctx context.Context, ct contender, bin string, k int, c RivalsConf
 	// The messages, paced, one at a time.
 	hc, tr := meteredClient(nil, new(atomic.Int64), new(atomic.Int64))
 	defer tr.CloseIdleConnections()
-	wire0 := subs.wire()
+	wire0, _ := subs.wire()
 	var answers []time.Duration
 	start := time.Now()
 	for i := range c.Messages {
@@ -268,7 +269,7 @@ func runRival(ctx context.Context, ct contender, bin string, k int, c RivalsConf
 	case <-ctx.Done():
 	}
 	settle.Stop()
-	wire1 := subs.wire()
+	wire1, pings1 := subs.wire()
 	r.MessageBytes = float64(wire1-wire0) / float64(k)
 
 	// Idle: no messages, only the servers' keep-alives.
@@ -285,7 +286,7 @@ func runRival(ctx context.Context, ct contender, bin string, k int, c RivalsConf
 		return nil, err
 	}
 	minutes := time.Since(idleStart).Minutes()
-	wire2 := subs.wire()
+	wire2, pings2 := subs.wire()
 	subs.stop()
 	r.IdleCPUPerSub = float64((idle1.CPU - idle0.CPU).Microseconds()) / float64(k) / minutes
 	r.IdleBytes = float64(wire2-wire1) / float64(k) / minutes
@@ -311,9 +312,15 @@ func runRival(ctx context.Context, ct contender, bin string, k int, c RivalsConf
 	r.PingSeconds, r.PingCPUPerSub = math.NaN(), math.NaN()
 	if p := pingInterval(pingGaps, firstPingGaps); p > 0 {
 		r.PingSeconds = p.Seconds()
-		r.PingCPUPerSub = r.IdleCPUPerSub * r.PingSeconds / 60
+	}
+	// Per ping actually sent in the idle window: a window of 60 s holds
+	// one 40 s heartbeat but four 14 s pings, so the interval alone
+	// would misattribute the CPU.
+	r.IdlePings = float64(pings2-pings1) / float64(k)
+	if pings2 > pings1 {
+		r.PingCPUPerSub = float64((idle1.CPU - idle0.CPU).Microseconds()) / float64(pings2-pings1)
 	} else {
-		r.note("no ping arrived: the idle time is shorter than the server's ping interval")
+		r.note("no ping arrived in the idle window: the idle time is shorter than the server's ping interval")
 	}
 	load1 := loadAverage1()
 	r.Load = fmt.Sprintf("%.2f → %.2f", load0, load1)
@@ -377,13 +384,14 @@ func startRivalSubs(ctx context.Context, ct contender, t *tracker, base string, 
 	return rs
 }
 
-// wire is the TCP payload every subscriber has received so far.
-func (rs *rivalSubs) wire() int64 {
-	var n int64
+// wire is the TCP payload every subscriber has received so far, and the
+// pings.
+func (rs *rivalSubs) wire() (bytes, pings int64) {
 	for _, s := range rs.subs {
-		n += s.wireIn.Load()
+		bytes += s.wireIn.Load()
+		pings += s.pings.Load()
 	}
-	return n
+	return bytes, pings
 }
 
 // rivalSub is one SSE subscriber of a contender. The fields without a
@@ -405,6 +413,7 @@ type rivalSub struct {
 	firstPingGaps []time.Duration // ping after an open or a message
 
 	wireIn, wireOut atomic.Int64
+	pings           atomic.Int64 // pings received, read while the run goes on
 }
 
 // run follows the stream until ctx ends, opening it again after a
@@ -461,6 +470,7 @@ func (s *rivalSub) on(f frame, text string, at time.Time) {
 			s.t.clientReady()
 		}
 	case framePing:
+		s.pings.Add(1)
 		if !s.last.IsZero() {
 			if s.lastWasPing {
 				s.pingGaps = append(s.pingGaps, at.Sub(s.last))
@@ -500,7 +510,7 @@ var rivalFigures = []rivalFigure{
 	{"RSS per subscriber KiB", func(r *RivalRun) float64 { return r.RSSPerSubKiB }, true},
 	{"idle CPU per subscriber per minute µs", func(r *RivalRun) float64 { return r.IdleCPUPerSub }, true},
 	{"ping interval s (from the streams)", func(r *RivalRun) float64 { return r.PingSeconds }, false},
-	{"idle CPU per ping per subscriber µs", func(r *RivalRun) float64 { return r.PingCPUPerSub }, true},
+	{"idle CPU per ping per subscriber µs (pings in the window)", func(r *RivalRun) float64 { return r.PingCPUPerSub }, true},
 	{"idle bytes per subscriber per minute (TCP)", func(r *RivalRun) float64 { return r.IdleBytes }, true},
 	{"bytes per subscriber for the messages (TCP)", func(r *RivalRun) float64 { return r.MessageBytes }, true},
 	{"missed / duplicated deliveries", func(r *RivalRun) float64 { return float64(r.Missed + r.Duplicates) }, false},
@@ -616,11 +626,11 @@ func writeRivalsTable(w io.Writer, runs []*RivalRun, servers []string, ks []int)
 // writeRuns lists every run, in the order they ran.
 func writeRuns(w io.Writer, runs []*RivalRun) {
 	rows := [][]string{{"round", "K", "server", "load avg", "ready", "delivery p50 / p99 ms", "publish p50 ms", "RSS KiB/sub",
-		"idle CPU µs/sub/min", "ping s", "idle B/sub/min", "msg B/sub", "missed / dup / stream errors"}}
+		"idle CPU µs/sub/min", "ping s", "idle pings/sub", "idle B/sub/min", "msg B/sub", "missed / dup / stream errors"}}
 	for _, r := range runs {
 		rows = append(rows, []string{strconv.Itoa(r.Round), thousands(r.K), r.Server, r.Load, thousands(r.Ready),
 			figure(r.Delivery.P50) + " / " + figure(r.Delivery.P99), figure(r.PublishAnswer.P50), figure(r.RSSPerSubKiB),
-			figure(r.IdleCPUPerSub), figure(r.PingSeconds), figure(r.IdleBytes), figure(r.MessageBytes),
+			figure(r.IdleCPUPerSub), figure(r.PingSeconds), figure(r.IdlePings), figure(r.IdleBytes), figure(r.MessageBytes),
 			fmt.Sprintf("%d / %d / %d", r.Missed, r.Duplicates, r.StreamErrors)})
 	}
 	writeMarkdown(w, rows)

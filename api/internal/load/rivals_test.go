@@ -162,7 +162,7 @@ func TestRivalsTableTakesMediansAndRatioToTheBestRival(t *testing.T) {
 	if got := find("ping interval s (from the streams)"); got[2] != "n/a" || got[5] != "—" {
 		t.Errorf("ping row %q: want n/a for no ping and no ratio", got)
 	}
-	if got := find("idle CPU per ping per subscriber µs"); got[5] != "—" {
+	if got := find("idle CPU per ping per subscriber µs (pings in the window)"); got[5] != "—" {
 		t.Errorf("a ratio of unknown figures is %q, want —", got[5])
 	}
 
