@@ -233,7 +233,7 @@ message), then 60 s idle. Servers and sizes are interleaved in rounds.
 It prints every run, then one table of medians with kairan ÷ the best
 rival. docs/BENCHMARKS.md says how to get and build the rivals
 (`+"`go tool task bench:rivals`"+` does it all). A full run (3 rounds at
-1,000 and 10,000) takes about 40 minutes; a smoke run:
+1,000 and 10,000) takes about 30 minutes; a smoke run:
 
   kairan-load rivals --subscribers 100 --rounds 1 --messages 5 --idle 10s
 
