@@ -87,7 +87,16 @@ var kairanContender = contender{
 		case "reset":
 			return frameOpen, ""
 		case "change":
-			var ch shared.Change
+			// Only what the other adapters take from their frames: the
+			// kind and the message text (decoding the whole Change, times
+			// and all, would charge kairan's fan-out for the client's work
+			// on the shared cores).
+			var ch struct {
+				Kind  shared.ChangeKind `json:"kind"`
+				Topic struct {
+					Comment string `json:"comment"`
+				} `json:"topic"`
+			}
 			if json.Unmarshal([]byte(ev.Data), &ch) == nil && ch.Kind == shared.ChangeCreated {
 				return frameMessage, ch.Topic.Comment
 			}
