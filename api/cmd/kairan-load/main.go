@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/kairan/kairan/api/internal/load"
 )
@@ -28,6 +29,7 @@ const usage = `kairan-load: drive kairan servers on this machine (loopback only)
 Usage:
   kairan-load load [flags]    drive a running server with subscribers and posts, and report
   kairan-load bench [flags]   run the standard load set against fresh servers and print one table
+  kairan-load rivals [flags]  run kairan, Centrifugo and Mercure side by side and print one table
   kairan-load help            show this text
 `
 
@@ -55,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return loadCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
+	case "rivals":
+		return rivalsCmd(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "kairan-load: unknown command %q\n\n%s", args[0], usage)
 	return 2
@@ -201,14 +205,94 @@ Flags:
 	return 0
 }
 
+// rivalsCmd is `kairan-load rivals`.
+func rivalsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kairan-load rivals", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := load.RivalsConfig{Binaries: map[string]string{}, Log: stderr}
+	kairan := fs.String("kairan", defaultServer(), "the kairan binary (default: kairan beside this program)")
+	centrifugo := fs.String("centrifugo", besideSelf("rivals/centrifugo"), "the Centrifugo v6 binary (default: rivals/centrifugo beside this program)")
+	mercure := fs.String("mercure", besideSelf("rivals/mercure"), "the Mercure (caddy/mercure) binary (default: rivals/mercure beside this program)")
+	only := fs.String("only", strings.Join(load.Contenders, ","), "the servers to run, comma-separated")
+	ks := fs.String("subscribers", "1000,10000", "comma-separated subscriber counts (K), one run per server each")
+	fs.IntVar(&c.Rounds, "rounds", 3, "interleaved rounds; the table shows medians over them")
+	fs.IntVar(&c.Messages, "messages", 30, "messages per run")
+	fs.DurationVar(&c.Interval, "interval", time.Second, "time between messages")
+	fs.DurationVar(&c.Idle, "idle", time.Minute, "idle time after the last delivery, for the idle CPU, bytes and pings")
+	fs.DurationVar(&c.Settle, "settle", 30*time.Second, "how long to wait at most for the last deliveries")
+	fs.Float64Var(&c.ConnectRate, "connect-rate", 2000, "subscribers opened per second")
+	fs.IntVar(&c.Sources, "sources", 0, "loopback source addresses to spread subscribers over (0: one per 20,000)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: kairan-load rivals [flags]
+
+Runs kairan, Centrifugo and Mercure on this machine (127.0.0.1), each
+fresh per run with its configuration in a temporary directory, with one
+client for all three: K SSE subscribers on one channel, one message a
+second for 30 s (latency = receive − send over every subscriber and
+message), then 60 s idle. Servers and sizes are interleaved in rounds.
+It prints every run, then one table of medians with kairan ÷ the best
+rival. docs/BENCHMARKS.md says how to get and build the rivals
+(`+"`go tool task bench:rivals`"+` does it all). A full run (3 rounds at
+1,000 and 10,000) takes about 30 minutes; a smoke run:
+
+  kairan-load rivals --subscribers 100 --rounds 1 --messages 5 --idle 10s
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if code, ok := parse(fs, args, stderr); !ok {
+		return code
+	}
+	for _, name := range strings.Split(strings.ReplaceAll(*only, " ", ""), ",") {
+		if !slices.Contains(load.Contenders, name) {
+			fmt.Fprintf(stderr, "kairan-load rivals: --only %q names no server %q; choose from %s\n", *only, name, strings.Join(load.Contenders, ", "))
+			return 2
+		}
+		c.Only = append(c.Only, name)
+	}
+	c.Binaries["kairan"], c.Binaries["centrifugo"], c.Binaries["mercure"] = *kairan, *centrifugo, *mercure
+	for _, f := range strings.Split(*ks, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			fmt.Fprintf(stderr, "kairan-load rivals: --subscribers %q must list whole numbers of 1 or more, such as 1000,10000\n", *ks)
+			return 2
+		}
+		c.Subscribers = append(c.Subscribers, n)
+	}
+	switch {
+	case c.Rounds < 1 || c.Messages < 1:
+		fmt.Fprintln(stderr, "kairan-load rivals: --rounds and --messages are 1 or more")
+		return 2
+	case c.Interval <= 0 || c.Idle <= 0 || c.Settle <= 0 || c.ConnectRate <= 0:
+		fmt.Fprintln(stderr, "kairan-load rivals: --interval, --idle, --settle and --connect-rate must be above 0")
+		return 2
+	case c.Idle > load.MaxDuration || time.Duration(c.Messages)*c.Interval > load.MaxDuration || c.Settle > load.MaxSettle:
+		fmt.Fprintf(stderr, "kairan-load rivals: the messages and the idle time each last at most %v, the settle at most %v\n", load.MaxDuration, load.MaxSettle)
+		return 2
+	case c.Sources < 0 || c.Sources > load.MaxSources:
+		fmt.Fprintf(stderr, "kairan-load rivals: --sources is 0 to %d\n", load.MaxSources)
+		return 2
+	}
+	if err := load.Rivals(ctx, c, stdout); err != nil {
+		fmt.Fprintln(stderr, "kairan-load rivals:", err)
+		return 1
+	}
+	return 0
+}
+
 // defaultServer is the kairan binary beside this one (both are built into
 // bin/), or "" when this program's path is unknown.
-func defaultServer() string {
+func defaultServer() string { return besideSelf("kairan") }
+
+// besideSelf is name (a relative path) in this program's directory, or ""
+// when this program's path is unknown.
+func besideSelf(name string) string {
 	self, err := os.Executable()
 	if err != nil {
 		return ""
 	}
-	return filepath.Join(filepath.Dir(self), "kairan")
+	return filepath.Join(filepath.Dir(self), name)
 }
 
 // parse reads args into fs; when it cannot (or -h asked for the usage) ok

@@ -38,3 +38,27 @@ func TestBenchCommandRefusesBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestRivalsCommandRefusesBadFlags: the rivals run refuses what it could
+// not measure before any server starts.
+func TestRivalsCommandRefusesBadFlags(t *testing.T) {
+	for args, want := range map[string]string{
+		"rivals --only kairan,nats":      `no server "nats"`,
+		"rivals --subscribers 1000,0":    "whole numbers",
+		"rivals --rounds 0":              "--rounds and --messages",
+		"rivals --idle 0s":               "must be above 0",
+		"rivals --idle 11m":              "at most",
+		"rivals --sources -1":            "--sources",
+		"rivals --kairan /nonexistent/k": "the kairan binary",
+	} {
+		var stderr strings.Builder
+		code := run(context.Background(), strings.Fields(args), io.Discard, &stderr)
+		wantCode := 2
+		if strings.Contains(args, "nonexistent") {
+			wantCode = 1 // parsed, but nothing to run
+		}
+		if code != wantCode || !strings.Contains(stderr.String(), want) {
+			t.Errorf("%s: exit %d, stderr %q; want %d and %q", args, code, stderr.String(), wantCode, want)
+		}
+	}
+}

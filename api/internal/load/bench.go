@@ -311,11 +311,28 @@ func thousands(n int) string {
 // writeTable prints rows as a Markdown table with aligned columns, so it
 // reads in a terminal and pastes into docs unchanged.
 func writeTable(w io.Writer, rows []row) {
-	head := row{"scenario", "metric", "value", "target", "met?"}
-	cells := func(r row) []string { return []string{r.scenario, r.metric, r.value, r.target, r.met} }
-	width := make([]int, 5)
-	for _, r := range append([]row{head}, rows...) {
-		for i, c := range cells(r) {
+	cells := [][]string{{"scenario", "metric", "value", "target", "met?"}}
+	last := ""
+	for _, r := range rows {
+		c := []string{r.scenario, r.metric, r.value, r.target, r.met}
+		if r.scenario == last {
+			c[0] = "" // the scenario's name once, on its first row
+		}
+		last = r.scenario
+		cells = append(cells, c)
+	}
+	writeMarkdown(w, cells)
+}
+
+// writeMarkdown prints a header row and rows as a Markdown table with
+// aligned columns.
+func writeMarkdown(w io.Writer, rows [][]string) {
+	if len(rows) == 0 {
+		return
+	}
+	width := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
 			width[i] = max(width[i], utf8.RuneCountInString(c))
 		}
 	}
@@ -327,20 +344,14 @@ func writeTable(w io.Writer, rows []row) {
 		}
 		fmt.Fprintln(w, sb.String())
 	}
-	line(cells(head))
-	sep := make([]string, 5)
+	line(rows[0])
+	sep := make([]string, len(width))
 	for i := range sep {
 		sep[i] = strings.Repeat("-", width[i])
 	}
 	line(sep)
-	last := ""
-	for _, r := range rows {
-		c := cells(r)
-		if r.scenario == last {
-			c[0] = "" // the scenario's name once, on its first row
-		}
-		last = r.scenario
-		line(c)
+	for _, r := range rows[1:] {
+		line(r)
 	}
 }
 

@@ -91,12 +91,20 @@ func (t *tracker) comment(sent time.Time, seq int64) string {
 
 // sentAt reads the send time back from a comment of this run.
 func (t *tracker) sentAt(comment string) (int64, bool) {
+	sent, _, ok := t.parseComment(comment)
+	return sent, ok
+}
+
+// parseComment reads the send time (Unix nanoseconds) and the post's
+// number back from a comment of this run.
+func (t *tracker) parseComment(comment string) (sent, seq int64, ok bool) {
 	f := strings.Fields(comment)
 	if len(f) != 4 || f[0] != "load" || f[3] != t.tag {
-		return 0, false
+		return 0, 0, false
 	}
-	n, err := strconv.ParseInt(f[1], 10, 64)
-	return n, err == nil
+	sent, err1 := strconv.ParseInt(f[1], 10, 64)
+	seq, err2 := strconv.ParseInt(f[2], 10, 64)
+	return sent, seq, err1 == nil && err2 == nil
 }
 
 // errorCounts counts failures by kind, such as "POST HTTP 429".
@@ -233,17 +241,23 @@ func (c *client) meter() meterState {
 }
 
 func (c *client) httpClient() (*http.Client, *http.Transport) {
+	return meteredClient(c.dial, &c.wireIn, &c.wireOut)
+}
+
+// meteredClient is one subscriber's HTTP client: its own connection,
+// dialled with dial (nil: dialLoopback), its TCP payload counted in in and
+// out.
+func meteredClient(dial func(ctx context.Context, network, addr string) (net.Conn, error), in, out *atomic.Int64) (*http.Client, *http.Transport) {
+	if dial == nil {
+		dial = dialLoopback
+	}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			dial := c.dial
-			if dial == nil {
-				dial = dialLoopback
-			}
 			conn, err := dial(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}
-			return meteredConn{conn, &c.wireIn, &c.wireOut}, nil
+			return meteredConn{conn, in, out}, nil
 		},
 		// One connection per client, as a browser tab would have, plain
 		// HTTP/1.1 so bytes are what a client really receives.
@@ -374,31 +388,15 @@ func pause(ctx context.Context, d time.Duration) bool {
 // stream reads one SSE connection until it fails; progressed says whether
 // it delivered anything (then the next failure starts a fresh backoff).
 func (c *client) stream(ctx context.Context, hc *http.Client, board string, cursor *string) (progressed bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/api/boards/"+board+"/events", nil)
-	if err != nil {
-		return false, err
-	}
-	req.Header.Set("Accept", "text/event-stream")
-	if *cursor != "" {
-		req.Header.Set("Last-Event-ID", *cursor)
-	}
-	resp, err := hc.Do(req)
+	resp, err := openStream(ctx, hc, c.base+"/api/boards/"+board+"/events", *cursor)
 	if err != nil {
 		return false, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return false, answerError(resp)
-	}
 	dec := sse.NewDecoder(countingReader{resp.Body, &c.body}, 1<<20)
 	for {
-		ev, err := dec.Next()
-		at := time.Now()
+		ev, at, err := nextEvent(dec)
 		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF // a stream never ends by itself
-			}
 			return progressed, err
 		}
 		switch ev.Type {
@@ -418,6 +416,39 @@ func (c *client) stream(ctx context.Context, hc *http.Client, board string, curs
 		*cursor = ev.ID
 		progressed = true
 	}
+}
+
+// nextEvent reads the next event and when it was decoded. A stream never
+// ends by itself: its end is io.ErrUnexpectedEOF.
+func nextEvent(dec *sse.Decoder) (sse.Event, time.Time, error) {
+	ev, err := dec.Next()
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return ev, time.Now(), err
+}
+
+// openStream GETs an SSE stream, resuming after lastID when it is set; an
+// answer other than 200 is an error.
+func openStream(ctx context.Context, hc *http.Client, addr, lastID string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", addr, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		return nil, answerError(resp)
+	}
+	return resp, nil
 }
 
 // poll makes one long-poll request.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,6 +59,23 @@ func StartServer(ctx context.Context, bin string, log io.Writer) (*Child, error)
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	return launch(ctx, cmd, dir, log, "server", servingURL, "")
+}
+
+// servingURL finds where the server listens in one line of its log.
+func servingURL(line string) string {
+	if m := servingLine.FindStringSubmatch(line); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// launch starts cmd in dir (which Stop removes) and waits until it is
+// ready: until urlIn finds its URL in a line of its stderr or, when known
+// is set, until known (a URL fixed in its configuration) accepts a TCP
+// connection. Up to ten lines other than INFO ones go to log, prefixed
+// with "bench: name: ".
+func launch(ctx context.Context, cmd *exec.Cmd, dir string, log io.Writer, name string, urlIn func(line string) string, known string) (*Child, error) {
 	cmd.Dir = dir
 	cmd.SysProcAttr = childAttrs()
 	stderr, err := cmd.StderrPipe()
@@ -67,7 +85,7 @@ func StartServer(ctx context.Context, bin string, log io.Writer) (*Child, error)
 	}
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start %s serve: %w", bin, err)
+		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
 	s := &Child{cmd: cmd, dir: dir, logs: make(chan struct{})}
 	urls := make(chan string, 1)
@@ -80,21 +98,26 @@ func StartServer(ctx context.Context, bin string, log io.Writer) (*Child, error)
 		shown := 0
 		for lines.Scan() {
 			line := lines.Text()
-			if m := servingLine.FindStringSubmatch(line); m != nil {
+			if u := urlIn(line); u != "" {
 				select {
-				case urls <- m[1]:
+				case urls <- u:
 				default:
 				}
 			}
 			if !strings.Contains(line, "level=INFO") && shown < 10 {
 				shown++
-				fmt.Fprintf(log, "bench: server: %s\n", line)
+				fmt.Fprintf(log, "bench: %s: %s\n", name, line)
 			}
 		}
 		io.Copy(io.Discard, stderr)
 	}()
 	wait := time.NewTimer(time.Minute)
 	defer wait.Stop()
+	if known != "" {
+		probing, stopProbing := context.WithCancel(ctx)
+		defer stopProbing()
+		go probe(probing, known, urls)
+	}
 	select {
 	case s.URL = <-urls:
 		if _, err := CheckURL(s.URL); err != nil {
@@ -103,14 +126,40 @@ func StartServer(ctx context.Context, bin string, log io.Writer) (*Child, error)
 		}
 		return s, nil
 	case <-s.logs:
-		err = errors.New("the server exited before it said where it listens")
+		err = fmt.Errorf("%s exited before it said where it listens", name)
 	case <-wait.C:
-		err = errors.New("the server did not say where it listens within a minute")
+		err = fmt.Errorf("%s did not say where it listens within a minute", name)
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
 	s.Stop()
 	return nil, err
+}
+
+// probe dials base's host and port every 50 ms until one connection
+// succeeds, then sends base on found; or until ctx ends.
+func probe(ctx context.Context, base string, found chan<- string) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if c, err := dialLoopback(ctx, "tcp", u.Host); err == nil {
+			c.Close()
+			select {
+			case found <- base:
+			default:
+			}
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // PID is the server's process id, for Options.PID.

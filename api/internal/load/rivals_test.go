@@ -1,0 +1,227 @@
+package load
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kairan/kairan/shared"
+	"github.com/kairan/kairan/shared/sse"
+)
+
+// TestHS256JWTMatchesTheKnownToken signs the widely published example
+// token (jwt.io's, secret "your-256-bit-secret") and checks Mercure's
+// publisher token against an HMAC computed here.
+func TestHS256JWTMatchesTheKnownToken(t *testing.T) {
+	got := hs256JWT([]byte("your-256-bit-secret"), []byte(`{"sub":"1234567890","name":"John Doe","iat":1516239022}`))
+	const want = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+	if got != want {
+		t.Fatalf("hs256JWT =\n%s\nwant\n%s", got, want)
+	}
+
+	parts := strings.Split(mercureJWT, ".")
+	if len(parts) != 3 {
+		t.Fatalf("mercureJWT has %d parts, want 3", len(parts))
+	}
+	claims, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Mercure struct {
+			Publish []string `json:"publish"`
+		} `json:"mercure"`
+	}
+	if err := json.Unmarshal(claims, &c); err != nil || len(c.Mercure.Publish) != 1 || c.Mercure.Publish[0] != "*" {
+		t.Fatalf("claims %s (%v): want mercure.publish [*]", claims, err)
+	}
+	mac := hmac.New(sha256.New, []byte(mercureKey))
+	mac.Write([]byte(parts[0] + "." + parts[1]))
+	if sig := base64.RawURLEncoding.EncodeToString(mac.Sum(nil)); sig != parts[2] {
+		t.Fatalf("signature %s, want %s", parts[2], sig)
+	}
+	if len(mercureKey) < 32 {
+		t.Fatalf("the HS256 key has %d bytes; Mercure wants at least 32", len(mercureKey))
+	}
+}
+
+// TestContendersReadTheirStreams feeds each contender's frames, as its
+// server writes them (docs/BENCHMARKS.md, "Rivals"), through the
+// subscriber: the open frame makes it ready, every message of the run
+// counts once, a repeat is a duplicate, another run's message and
+// unknown frames are ignored, keep-alives are pings.
+func TestContendersReadTheirStreams(t *testing.T) {
+	tr := newTracker(1)
+	msg := func(seq int64) string { return tr.comment(time.Unix(0, 1_000_000_000*seq), seq) }
+	other := "load 1 1 someoneelse"
+	kairanChange := func(text string) string {
+		b, _ := json.Marshal(shared.Change{Cursor: "c", Board: benchChannel, Kind: shared.ChangeCreated,
+			Topic: shared.Topic{ID: 7, Board: benchChannel, Author: "load", Comment: text}})
+		return string(sse.AppendEvent(nil, "change", "c", b))
+	}
+	centrifugoPub := func(text string) string {
+		b, _ := json.Marshal(map[string]any{"channel": benchChannel, "pub": map[string]any{"data": map[string]string{"m": text}}})
+		return "data: " + string(b) + "\n\n"
+	}
+	mercureUpdate := func(text string) string {
+		return "id: urn:uuid:01a24e73-1be5-734a-9f0c-1266c65610d9\ndata: " + text + "\n\n"
+	}
+	for _, tc := range []struct {
+		ct     contender
+		stream string
+	}{
+		{kairanContender, "retry: 2000\n\n" + string(sse.AppendEvent(nil, "reset", "c0", []byte(`{"topics":[]}`))) +
+			kairanChange(msg(1)) + ": ping\n\n" + kairanChange(msg(2)) + kairanChange(msg(2)) + kairanChange(other) +
+			string(sse.AppendEvent(nil, "change", "c", []byte(`{"kind":"deleted","topic":{"id":7}}`))) + ": ping\n\n"},
+		{centrifugo, "\r\n" + `data: {"connect":{"client":"x","version":"6.9.1 OSS","subs":{"bench":{}},"ping":25}}` + "\n\n" +
+			centrifugoPub(msg(1)) + "data: {}\n\n" + centrifugoPub(msg(2)) + centrifugoPub(msg(2)) + centrifugoPub(other) +
+			`data: {"channel":"elsewhere","pub":{"data":{"m":"x"}}}` + "\n\n" + "data: {}\n\n"},
+		{mercure, ":\n" + mercureUpdate(msg(1)) + ":\n" + mercureUpdate(msg(2)) + mercureUpdate(msg(2)) + mercureUpdate(other) +
+			"event: other\ndata: x\n\n:\n"},
+	} {
+		t.Run(tc.ct.name, func(t *testing.T) {
+			tr := &tracker{tag: tr.tag, clients: 1, allReady: make(chan struct{}), settled: make(chan struct{})} // one of its own, same tag
+			tr.target.Store(math.MaxInt64)
+			s := &rivalSub{ct: tc.ct, t: tr, seen: map[int64]bool{}}
+			if err := s.read(strings.NewReader(tc.stream)); !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Fatalf("read = %v, want io.ErrUnexpectedEOF at the stream's end", err)
+			}
+			if !s.opened || tr.ready.Load() != 1 {
+				t.Errorf("opened %v, ready %d: want the open frame counted once", s.opened, tr.ready.Load())
+			}
+			if len(s.got) != 2 || s.dups != 1 {
+				t.Errorf("got %d messages and %d duplicates, want 2 and 1", len(s.got), s.dups)
+			}
+			if n := len(s.pingGaps) + len(s.firstPingGaps); n != 2 {
+				t.Errorf("%d pings counted, want 2", n)
+			}
+			if len(s.pingGaps) != 0 {
+				t.Errorf("%d ping-after-ping gaps; every ping here follows a message", len(s.pingGaps))
+			}
+		})
+	}
+}
+
+// TestMercureAndCentrifugoOpenOnlyOnTheirFirstFrame: a stream that is not
+// yet open counts no ping, and an open frame is not a message.
+func TestMercureAndCentrifugoOpenOnlyOnTheirFirstFrame(t *testing.T) {
+	if f := mercure.comment("", false); f != frameOpen {
+		t.Errorf("Mercure's first comment is %v, want frameOpen", f)
+	}
+	if f := mercure.comment("", true); f != framePing {
+		t.Errorf("Mercure's later comment is %v, want framePing", f)
+	}
+	if f := kairanContender.comment("ping", false); f != frameOther {
+		t.Errorf("a kairan comment before the reset is %v, want frameOther", f)
+	}
+	if f, _ := centrifugo.event(sse.Event{Type: "message", Data: "not json"}); f != frameOther {
+		t.Errorf("unreadable Centrifugo data is %v, want frameOther", f)
+	}
+}
+
+func TestRivalsTableTakesMediansAndRatioToTheBestRival(t *testing.T) {
+	run := func(server string, round int, p50 float64, rss float64) *RivalRun {
+		return &RivalRun{Server: server, K: 1000, Round: round, Delivery: Dist{P50: p50, P99: 2 * p50},
+			RSSPerSubKiB: rss, PingSeconds: math.NaN(), PingCPUPerSub: math.NaN()}
+	}
+	runs := []*RivalRun{
+		run("kairan", 1, 10, 20), run("centrifugo", 1, 8, 60), run("mercure", 1, 12, 50),
+		run("kairan", 2, 14, 20), run("centrifugo", 2, 9, 70), run("mercure", 2, 11, 52),
+		run("kairan", 3, 12, 20), run("centrifugo", 3, 30, 65), run("mercure", 3, 100, 51),
+	}
+	rows := rivalsTable(runs, Contenders, []int{1000})
+	if got := strings.Join(rows[0], "|"); got != "K|figure|kairan|centrifugo|mercure|kairan ÷ best rival" {
+		t.Fatalf("head %q", got)
+	}
+	find := func(name string) []string {
+		for _, r := range rows {
+			if r[1] == name {
+				return r
+			}
+		}
+		t.Fatalf("no row %q in %q", name, rows)
+		return nil
+	}
+	// kairan 12 (10–14), Centrifugo 9 (8–30), Mercure 12 (11–100): 12 ÷ 9.
+	if got, want := strings.Join(find("delivery p50 ms")[2:], "|"), "12 (10–14)|9 (8–30)|12 (11–100)|1.33×"; got != want {
+		t.Errorf("delivery p50 row %q, want %q", got, want)
+	}
+	// Identical rounds show no range; the best rival is the lowest.
+	if got, want := strings.Join(find("RSS per subscriber KiB")[2:], "|"), "20|65 (60–70)|51 (50–52)|0.39×"; got != want {
+		t.Errorf("RSS row %q, want %q", got, want)
+	}
+	if got := find("ping interval s (from the streams)"); got[2] != "n/a" || got[5] != "—" {
+		t.Errorf("ping row %q: want n/a for no ping and no ratio", got)
+	}
+	if got := find("idle CPU per ping per subscriber µs (pings in the window)"); got[5] != "—" {
+		t.Errorf("a ratio of unknown figures is %q, want —", got[5])
+	}
+
+	if m := median([]float64{3, math.NaN(), 1, 2, 10}); m != 2.5 {
+		t.Errorf("median leaving out NaN = %v, want 2.5", m)
+	}
+	if q := ratioToBest(5, []float64{0, 7}); !math.IsNaN(q) {
+		t.Errorf("ratio to a best of 0 = %v, want NaN", q)
+	}
+	if q := ratioToBest(5, nil); !math.IsNaN(q) {
+		t.Errorf("ratio with no rival = %v, want NaN", q)
+	}
+}
+
+func TestPingIntervalPrefersGapsBetweenPings(t *testing.T) {
+	s := time.Second
+	if got := pingInterval([]time.Duration{25 * s, 24 * s, 26 * s}, []time.Duration{3 * s}); got != 25*s {
+		t.Errorf("between pings: %v, want 25s", got)
+	}
+	if got := pingInterval(nil, []time.Duration{40 * s, 41 * s, 39 * s}); got != 40*s {
+		t.Errorf("only after messages: %v, want 40s", got)
+	}
+	if got := pingInterval(nil, nil); got != 0 {
+		t.Errorf("no pings: %v, want 0", got)
+	}
+}
+
+// TestRivalsRunsEachServer makes a small run against each server: kairan
+// always (built from this checkout), Centrifugo and Mercure when
+// KAIRAN_RIVALS_CENTRIFUGO and KAIRAN_RIVALS_MERCURE name their binaries
+// (go tool task bench:rivals builds them into bin/rivals/). Every
+// subscriber must get every message once; figures are logged, not
+// asserted.
+func TestRivalsRunsEachServer(t *testing.T) {
+	kairan, err := serverBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bins := map[string]string{"kairan": kairan,
+		"centrifugo": os.Getenv("KAIRAN_RIVALS_CENTRIFUGO"), "mercure": os.Getenv("KAIRAN_RIVALS_MERCURE")}
+	for _, name := range Contenders {
+		t.Run(name, func(t *testing.T) {
+			if bins[name] == "" {
+				t.Skipf("KAIRAN_RIVALS_%s is not set: no %s binary to run (go tool task bench:rivals builds one into bin/rivals/)",
+					strings.ToUpper(name), name)
+			}
+			c := RivalsConfig{Messages: 5, Interval: 50 * time.Millisecond, Idle: 500 * time.Millisecond, Settle: time.Minute,
+				Log: testLog{t}}
+			c.defaults()
+			const k = 20
+			r, err := runRival(context.Background(), contenderNamed(name), bins[name], k, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Log(r.summary())
+			if r.Ready != k || r.Published != 5 || r.Missed != 0 || r.Duplicates != 0 || r.StreamErrors != 0 || r.Delivery.N != 5*k {
+				t.Fatalf("ready %d of %d, %d of 5 published, %d deliveries, missed %d, duplicates %d, stream errors %d: want all once",
+					r.Ready, k, r.Published, r.Delivery.N, r.Missed, r.Duplicates, r.StreamErrors)
+			}
+		})
+	}
+}
