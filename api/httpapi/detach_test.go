@@ -113,16 +113,7 @@ func TestStreamSlotsComeBack(t *testing.T) {
 	handler := httpapi.New(httpapi.Config{Store: st, Feed: h, Streams: streams})
 	srv := httptest.NewServer(handler)
 	defer srv.Close()
-	waitOpen := func(what string, want int) {
-		t.Helper()
-		deadline := time.Now().Add(patience)
-		for streams.Open() != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d slots held, want %d", what, streams.Open(), want)
-			}
-			time.Sleep(time.Millisecond) // the server's goroutines end on their own
-		}
-	}
+	waitOpen := func(what string, want int) { t.Helper(); waitStreams(t, streams, what, want) }
 
 	// HEAD: 200 with the stream's headers, no body, nothing held — even
 	// when the client then reuses its connection.
@@ -184,16 +175,7 @@ func TestHangUpsNoticedWithoutWrites(t *testing.T) {
 	streams := limit.NewStreams(1000, 1000) // counted only with a cap
 	srv := httptest.NewServer(httpapi.New(httpapi.Config{Store: st, Feed: h, Streams: streams}))
 	defer srv.Close()
-	waitOpen := func(what string, want int) {
-		t.Helper()
-		deadline := time.Now().Add(patience)
-		for streams.Open() != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d streams open, want %d", what, streams.Open(), want)
-			}
-			time.Sleep(time.Millisecond) // the hang-up is noticed on the server's own time
-		}
-	}
+	waitOpen := func(what string, want int) { t.Helper(); waitStreams(t, streams, what, want) }
 	open := func() net.Conn {
 		t.Helper()
 		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
@@ -302,13 +284,7 @@ func TestPanicInALiveStreamCostsOneStream(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	deadline := time.Now().Add(patience)
-	for streams.Open() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d stream slots still held", streams.Open())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitStreams(t, streams, "after the panics", 0)
 	h.Close()
 	waited := make(chan struct{})
 	go func() { handler.Wait(); close(waited) }()
@@ -316,5 +292,18 @@ func TestPanicInALiveStreamCostsOneStream(t *testing.T) {
 	case <-waited:
 	case <-time.After(patience):
 		t.Fatal("Handler.Wait did not return: a stream's count was never given back")
+	}
+}
+
+// waitStreams waits until streams holds want slots: the server gives them
+// back on its own time, after the client has seen the stream end.
+func waitStreams(t *testing.T, streams *limit.Streams, what string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for streams.Open() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d stream slots held, want %d", what, streams.Open(), want)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -126,27 +126,13 @@ func (s *Subscription) Next(ctx context.Context) (Batch, error) { return s.Wait(
 // Wait is Next that also returns an empty batch when tick fires, so a
 // stream can send keep-alives off the hub's shared heartbeat.
 func (s *Subscription) Wait(ctx context.Context, tick <-chan struct{}) (Batch, error) {
-	if first := s.first; first != nil {
-		s.first = nil
-		return *first, nil
-	}
-	if !s.caughtUp {
-		if b, err := s.replay(ctx); err != nil || !s.caughtUp {
-			return b, err
-		}
+	if b, err := s.Replay(ctx); err != nil || b.Reset != nil || len(b.Changes) > 0 {
+		return b, err
 	}
 	for {
 		select {
 		case <-s.ready:
-			s.qmu.Lock()
-			queue := s.queue
-			s.queue = nil
-			s.qmu.Unlock()
-			var b Batch
-			for _, e := range queue {
-				s.fresh(&b, e)
-			}
-			if len(b.Changes) > 0 {
+			if b := s.take(); len(b.Changes) > 0 {
 				return b, nil
 			}
 		case <-tick:
@@ -174,15 +160,21 @@ func (s *Subscription) Replay(ctx context.Context) (Batch, error) {
 	return s.replay(ctx)
 }
 
-// Poll is Next without waiting, once Replay has returned an empty batch: the changes queued since the
-// last call (an empty batch when there are none), or the error that ended
-// the subscription.
+// Poll is Next without waiting, once Replay has returned an empty batch:
+// the changes queued since the last call (an empty batch when there are
+// none), or the error that ended the subscription.
 func (s *Subscription) Poll() (Batch, error) {
 	select {
 	case <-s.ended:
 		return Batch{}, s.err
 	default:
 	}
+	return s.take(), nil
+}
+
+// take empties the queue into a batch of the changes the consumer has not
+// had yet.
+func (s *Subscription) take() Batch {
 	s.qmu.Lock()
 	queue := s.queue
 	s.queue = nil
@@ -191,7 +183,7 @@ func (s *Subscription) Poll() (Batch, error) {
 	for _, e := range queue {
 		s.fresh(&b, e)
 	}
-	return b, nil
+	return b
 }
 
 // OnReady registers f, to be called whenever the hub queues a change for
