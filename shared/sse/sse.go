@@ -9,7 +9,6 @@ import (
 	"errors"
 	"io"
 	"strconv"
-	"strings"
 )
 
 // Event is one dispatched event. ID is "" when the event set none.
@@ -59,12 +58,18 @@ func AppendRetry(dst []byte, millis int) []byte {
 // ErrLineTooLong is returned for a line longer than the decoder's limit.
 var ErrLineTooLong = errors.New("sse: line too long")
 
-// Decoder reads events from a stream.
+// Decoder reads events from a stream. It works on lines in its read
+// buffer and makes strings only of what it returns: a subscriber's
+// decoding shares the machine with what it measures (the load tool), and
+// a phone's battery with everything else (a native client).
 type Decoder struct {
-	r       *bufio.Reader
-	max     int
-	lastID  string
-	comment func(string)
+	r      *bufio.Reader
+	max    int
+	lastID string
+	// long holds a line that did not fit in the read buffer; data the
+	// data lines of the event being read.
+	long, data []byte
+	comment    func(string)
 	// afterCR: the last line ended in "\r", so a "\n" right after it
 	// belongs to that line end. Remembered instead of peeking, so a line
 	// ended by a lone "\r" is returned without waiting for more input.
@@ -85,14 +90,14 @@ func (d *Decoder) OnComment(f func(string)) { d.comment = f }
 // events without data. It returns io.EOF at the end of the stream.
 func (d *Decoder) Next() (Event, error) {
 	var typ string
-	var data strings.Builder
+	d.data = d.data[:0]
 	hasData := false
 	for {
 		line, err := d.readLine()
 		if err != nil {
 			return Event{}, err
 		}
-		if line == "" {
+		if len(line) == 0 {
 			if !hasData {
 				typ = ""
 				continue
@@ -100,60 +105,92 @@ func (d *Decoder) Next() (Event, error) {
 			if typ == "" {
 				typ = "message"
 			}
-			return Event{Type: typ, ID: d.lastID, Data: data.String()}, nil
+			return Event{Type: typ, ID: d.lastID, Data: string(d.data)}, nil
 		}
 		if line[0] == ':' {
 			if d.comment != nil {
-				d.comment(strings.TrimPrefix(line[1:], " "))
+				d.comment(string(bytes.TrimPrefix(line[1:], []byte{' '})))
 			}
 			continue
 		}
-		field, value, _ := strings.Cut(line, ":")
-		value = strings.TrimPrefix(value, " ")
-		switch field {
+		field, value, _ := bytes.Cut(line, []byte{':'})
+		value = bytes.TrimPrefix(value, []byte{' '})
+		switch string(field) {
 		case "event":
-			typ = value
+			typ = eventType(value)
 		case "data":
 			if hasData {
-				data.WriteByte('\n')
+				d.data = append(d.data, '\n')
 			}
-			data.WriteString(value)
+			d.data = append(d.data, value...)
 			hasData = true
 		case "id":
-			if !strings.ContainsRune(value, 0) {
-				d.lastID = value
+			if string(value) != d.lastID && bytes.IndexByte(value, 0) < 0 {
+				d.lastID = string(value)
 			}
 		}
 	}
 }
 
-// readLine reads one line ending in "\n", "\r\n" or "\r".
-func (d *Decoder) readLine() (string, error) {
-	var b []byte
+// eventType is value as a string, without allocating for the types
+// kairan sends.
+func eventType(value []byte) string {
+	switch string(value) {
+	case "change":
+		return "change"
+	case "reset":
+		return "reset"
+	case "message":
+		return "message"
+	}
+	return string(value)
+}
+
+// readLine returns the next line, ended by "\n", "\r\n" or "\r", without
+// its end. The slice is valid until the next read.
+func (d *Decoder) readLine() ([]byte, error) {
+	d.long = d.long[:0]
 	for {
-		c, err := d.r.ReadByte()
-		if err != nil {
-			if err == io.EOF && len(b) > 0 {
-				return "", io.ErrUnexpectedEOF
+		n := d.r.Buffered()
+		if n == 0 {
+			if _, err := d.r.Peek(1); err != nil {
+				if err == io.EOF && (len(d.long) > 0) {
+					return nil, io.ErrUnexpectedEOF
+				}
+				return nil, err
 			}
-			return "", err
+			n = d.r.Buffered()
 		}
+		buf, _ := d.r.Peek(n)
 		if d.afterCR {
 			d.afterCR = false
-			if c == '\n' {
+			if buf[0] == '\n' {
+				_, _ = d.r.Discard(1)
 				continue
 			}
 		}
-		switch c {
-		case '\n':
-			return string(b), nil
-		case '\r':
-			d.afterCR = true
-			return string(b), nil
+		end := bytes.IndexByte(buf, '\n')
+		if end < 0 {
+			end = len(buf)
 		}
-		if len(b) >= d.max {
-			return "", ErrLineTooLong
+		if cr := bytes.IndexByte(buf[:end], '\r'); cr >= 0 {
+			end = cr
 		}
-		b = append(b, c)
+		if len(d.long)+end > d.max {
+			return nil, ErrLineTooLong
+		}
+		if end == len(buf) { // no line end yet: keep it and read on
+			d.long = append(d.long, buf...)
+			_, _ = d.r.Discard(n)
+			continue
+		}
+		d.afterCR = buf[end] == '\r'
+		line := buf[:end]
+		if len(d.long) > 0 {
+			d.long = append(d.long, line...)
+			line = d.long
+		}
+		_, _ = d.r.Discard(end + 1) // line stays valid: Discard does not read
+		return line, nil
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -335,4 +336,137 @@ func FuzzDecoder(f *testing.F) {
 			t.Fatalf("stream %q: after the events got %q, %v; want io.EOF", stream, ev, err)
 		}
 	})
+}
+
+// FuzzDecoderMatchesByteWise checks the decoder, which works on lines in
+// its buffer, against a plain byte-at-a-time reading of the same rules
+// (the decoder before it was made faster), over any input cut into any
+// reads.
+func FuzzDecoderMatchesByteWise(f *testing.F) {
+	f.Add([]byte("event: change\nid: e.1\ndata: {}\n\n: ping\n"), uint8(3))
+	f.Add([]byte("data: a\r\ndata:\r\rid: 1\x00\n\nevent:x\ndata\n\n"), uint8(1))
+	f.Add([]byte("data: "+strings.Repeat("y", 70)+"\n\ndata: z\n\n"), uint8(5))
+	f.Add([]byte("\r\r\n\n\rdata: q"), uint8(2))
+	f.Fuzz(func(t *testing.T, raw []byte, chunk uint8) {
+		const maxLine = 64
+		got, gotComments, gotErr := readAllEvents(NewDecoder(chunked(raw, int(chunk)), maxLine))
+		want, wantComments, wantErr := readAllByteWise(raw, maxLine)
+		if gotErr != wantErr || !slices.Equal(got, want) || !slices.Equal(gotComments, wantComments) {
+			t.Fatalf("input %q in reads of %d:\n got %q %q %v\nwant %q %q %v", raw, chunk, got, gotComments, gotErr, want, wantComments, wantErr)
+		}
+	})
+}
+
+func readAllEvents(d *Decoder) (events []Event, comments []string, err error) {
+	d.OnComment(func(text string) { comments = append(comments, text) })
+	for {
+		ev, err := d.Next()
+		if err != nil {
+			return events, comments, err
+		}
+		events = append(events, ev)
+	}
+}
+
+// chunked reads raw in reads of at most n bytes (n = 0: all at once).
+func chunked(raw []byte, n int) io.Reader {
+	if n == 0 {
+		return bytes.NewReader(raw)
+	}
+	return &chunkReader{raw, n}
+}
+
+type chunkReader struct {
+	rest []byte
+	n    int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.rest) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), c.n)], c.rest)
+	c.rest = c.rest[n:]
+	return n, nil
+}
+
+// readAllByteWise decodes raw one byte at a time by the rules of the
+// package comment: the reference FuzzDecoderMatchesByteWise holds the
+// decoder to.
+func readAllByteWise(raw []byte, maxLine int) (events []Event, comments []string, err error) {
+	var lastID string
+	afterCR := false
+	i := 0
+	readLine := func() (string, error) {
+		var b []byte
+		for {
+			if i == len(raw) {
+				if len(b) > 0 {
+					return "", io.ErrUnexpectedEOF
+				}
+				return "", io.EOF
+			}
+			c := raw[i]
+			i++
+			if afterCR {
+				afterCR = false
+				if c == '\n' {
+					continue
+				}
+			}
+			switch c {
+			case '\n':
+				return string(b), nil
+			case '\r':
+				afterCR = true
+				return string(b), nil
+			}
+			if len(b) >= maxLine {
+				return "", ErrLineTooLong
+			}
+			b = append(b, c)
+		}
+	}
+	for {
+		var typ string
+		var data strings.Builder
+		hasData := false
+		for {
+			line, err := readLine()
+			if err != nil {
+				return events, comments, err
+			}
+			if line == "" {
+				if !hasData {
+					typ = ""
+					continue
+				}
+				if typ == "" {
+					typ = "message"
+				}
+				events = append(events, Event{Type: typ, ID: lastID, Data: data.String()})
+				break
+			}
+			if line[0] == ':' {
+				comments = append(comments, strings.TrimPrefix(line[1:], " "))
+				continue
+			}
+			field, value, _ := strings.Cut(line, ":")
+			value = strings.TrimPrefix(value, " ")
+			switch field {
+			case "event":
+				typ = value
+			case "data":
+				if hasData {
+					data.WriteByte('\n')
+				}
+				data.WriteString(value)
+				hasData = true
+			case "id":
+				if !strings.ContainsRune(value, 0) {
+					lastID = value
+				}
+			}
+		}
+	}
 }

@@ -93,6 +93,11 @@ type RivalRun struct {
 	PingCPUPerSub  float64 `json:"idle_cpu_us_per_ping_sub"` // idle CPU ÷ pings received in the idle window
 	IdleBytes      float64 `json:"idle_bytes_per_sub_min"`   // TCP payload
 	MessageBytes   float64 `json:"message_bytes_per_sub"`    // TCP payload while the messages were delivered
+	// CPU per delivery while the messages were delivered, the server's
+	// and this client's: on one machine they share the cores, so a
+	// server whose messages cost the client more is slower for it.
+	ServerCPUPerDelivery float64 `json:"server_cpu_us_per_delivery"`
+	ClientCPUPerDelivery float64 `json:"client_cpu_us_per_delivery"`
 	Load           string  `json:"loadavg"`                  // /proc/loadavg's 1-minute figure at start → end
 	LoadEnd        float64 `json:"loadavg_end"`
 	Notes          []string
@@ -242,6 +247,14 @@ func runRival(ctx context.Context, ct contender, bin string, k int, c RivalsConf
 	hc, tr := meteredClient(nil, new(atomic.Int64), new(atomic.Int64))
 	defer tr.CloseIdleConnections()
 	wire0, _ := subs.wire()
+	server0, err := readProc(pid)
+	if err != nil {
+		return nil, err
+	}
+	client0, err := readProc(os.Getpid())
+	if err != nil {
+		return nil, err
+	}
 	var answers []time.Duration
 	start := time.Now()
 	for i := range c.Messages {
@@ -271,6 +284,18 @@ func runRival(ctx context.Context, ct contender, bin string, k int, c RivalsConf
 	settle.Stop()
 	wire1, pings1 := subs.wire()
 	r.MessageBytes = float64(wire1-wire0) / float64(k)
+	server1, err := readProc(pid)
+	if err != nil {
+		return nil, err
+	}
+	client1, err := readProc(os.Getpid())
+	if err != nil {
+		return nil, err
+	}
+	if n := t.received.Load(); n > 0 {
+		r.ServerCPUPerDelivery = float64((server1.CPU - server0.CPU).Microseconds()) / float64(n)
+		r.ClientCPUPerDelivery = float64((client1.CPU - client0.CPU).Microseconds()) / float64(n)
+	}
 
 	// Idle: no messages, only the servers' keep-alives.
 	idle0, err := readProc(pid)
@@ -508,6 +533,8 @@ var rivalFigures = []rivalFigure{
 	{"delivery p99 ms", func(r *RivalRun) float64 { return r.Delivery.P99 }, true},
 	{"publish answered p50 ms", func(r *RivalRun) float64 { return r.PublishAnswer.P50 }, true},
 	{"RSS per subscriber KiB", func(r *RivalRun) float64 { return r.RSSPerSubKiB }, true},
+	{"server CPU per delivery µs (messages window)", func(r *RivalRun) float64 { return r.ServerCPUPerDelivery }, true},
+	{"client CPU per delivery µs (messages window)", func(r *RivalRun) float64 { return r.ClientCPUPerDelivery }, false},
 	{"idle CPU per subscriber per minute µs", func(r *RivalRun) float64 { return r.IdleCPUPerSub }, true},
 	{"ping interval s (from the streams)", func(r *RivalRun) float64 { return r.PingSeconds }, false},
 	{"idle CPU per ping per subscriber µs (pings in the window)", func(r *RivalRun) float64 { return r.PingCPUPerSub }, true},
