@@ -98,9 +98,9 @@ type RivalRun struct {
 	// server whose messages cost the client more is slower for it.
 	ServerCPUPerDelivery float64 `json:"server_cpu_us_per_delivery"`
 	ClientCPUPerDelivery float64 `json:"client_cpu_us_per_delivery"`
-	Load           string  `json:"loadavg"`                  // /proc/loadavg's 1-minute figure at start → end
-	LoadEnd        float64 `json:"loadavg_end"`
-	Notes          []string
+	Load                 string  `json:"loadavg"` // /proc/loadavg's 1-minute figure at start → end
+	LoadEnd              float64 `json:"loadavg_end"`
+	Notes                []string
 }
 
 // Rivals runs every round and prints the figures of each run and then
