@@ -15,6 +15,7 @@ const (
 	CodeInvalidLimit          Code = "invalid_limit"
 	CodeInvalidBefore         Code = "invalid_before"
 	CodeInvalidWait           Code = "invalid_wait"
+	CodeInvalidVersion        Code = "invalid_version" // the events endpoint's ?v=
 	CodeInvalidIdempotencyKey Code = "invalid_idempotency_key"
 	CodeUnauthorized          Code = "unauthorized"
 	CodeForbidden             Code = "forbidden"

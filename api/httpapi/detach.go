@@ -37,7 +37,7 @@ type slotKey struct{}
 
 // detach takes the connection over and serves sub from there; false means
 // it could not, and the caller serves the stream itself.
-func (a *api) detach(w http.ResponseWriter, r *http.Request, sub *hub.Subscription) bool {
+func (a *api) detach(w http.ResponseWriter, r *http.Request, sub *hub.Subscription, f framing) bool {
 	if r.ProtoMajor != 1 {
 		return false
 	}
@@ -57,7 +57,7 @@ func (a *api) detach(w http.ResponseWriter, r *http.Request, sub *hub.Subscripti
 		s.taken, release = true, s.release
 	}
 	head := responseHead(w.Header())
-	if a.detachLive(r, conn, head, sub, release) {
+	if a.detachLive(r, conn, head, sub, release, f) {
 		return true
 	}
 	// Where the hang-up loop cannot watch the connection (off Linux), the
@@ -98,7 +98,7 @@ func (a *api) detach(w http.ResponseWriter, r *http.Request, sub *hub.Subscripti
 			return err == nil
 		}
 		if send(head) {
-			a.pump(ctx, sub, board, send)
+			a.pump(ctx, sub, board, f, send)
 		}
 	}()
 	return true

@@ -21,6 +21,7 @@ var statusOf = map[shared.Code]int{
 	shared.CodeInvalidLimit:          http.StatusBadRequest,
 	shared.CodeInvalidBefore:         http.StatusBadRequest,
 	shared.CodeInvalidWait:           http.StatusBadRequest,
+	shared.CodeInvalidVersion:        http.StatusBadRequest,
 	shared.CodeInvalidIdempotencyKey: http.StatusBadRequest,
 	shared.CodeUnauthorized:          http.StatusUnauthorized,
 	shared.CodeForbidden:             http.StatusForbidden,

@@ -43,6 +43,7 @@ type liveStream struct {
 	raw     syscall.RawConn
 	sub     *hub.Subscription
 	board   string
+	framing framing
 	release func() // the stream-cap slot
 
 	stopWatch func() // ends the hang-up watch; before conn.Close
@@ -65,7 +66,7 @@ const (
 
 // detachLive serves sub on conn as a live stream; false means the hang-up
 // loop cannot watch this connection and nothing was taken over.
-func (a *api) detachLive(r *http.Request, conn net.Conn, head []byte, sub *hub.Subscription, release func()) (taken bool) {
+func (a *api) detachLive(r *http.Request, conn net.Conn, head []byte, sub *hub.Subscription, release func(), f framing) (taken bool) {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
 		return false
@@ -74,7 +75,7 @@ func (a *api) detachLive(r *http.Request, conn net.Conn, head []byte, sub *hub.S
 	if err != nil {
 		return false
 	}
-	s := &liveStream{a: a, conn: conn, raw: raw, sub: sub, board: r.PathValue("board"), release: release}
+	s := &liveStream{a: a, conn: conn, raw: raw, sub: sub, board: r.PathValue("board"), framing: f, release: release}
 	s.state.Store(streamRunning) // this goroutine runs it until it is live
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -127,7 +128,7 @@ func (s *liveStream) start(ctx context.Context, head []byte) bool {
 			break // live
 		}
 		var ok bool
-		if buf, ok = appendBatch(buf[:0], batch, send); !ok || !send(buf) {
+		if buf, ok = s.framing.appendBatch(buf[:0], batch, send); !ok || !send(buf) {
 			return false
 		}
 		s.a.metrics.delivered(len(batch.Changes))
@@ -205,7 +206,7 @@ func (s *liveStream) step() stepResult {
 	bp := sendBufs.Get().(*[]byte)
 	buf := (*bp)[:0]
 	if len(batch.Changes) > 0 {
-		buf, _ = appendBatch(buf, batch, nil)
+		buf, _ = s.framing.appendBatch(buf, batch, nil)
 	} else {
 		buf = sse.AppendComment(buf, "ping")
 	}

@@ -16,6 +16,6 @@ type (
 	runQueue    struct{}
 )
 
-func (a *api) detachLive(*http.Request, net.Conn, []byte, *hub.Subscription, func()) bool {
+func (a *api) detachLive(*http.Request, net.Conn, []byte, *hub.Subscription, func(), framing) bool {
 	return false
 }

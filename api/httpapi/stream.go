@@ -62,12 +62,66 @@ func (a *api) subscribe(w http.ResponseWriter, r *http.Request, cursor string) (
 	return sub, true
 }
 
+// framing is how a stream writes changes: the first framing (a Change
+// per frame) or the lean one (?v=2; DESIGN.md section 3).
+type framing int
+
+const (
+	framingChange framing = iota
+	framingLean
+)
+
+func parseFraming(v string) (framing, error) {
+	switch v {
+	case "", "1":
+		return framingChange, nil
+	case shared.LeanStreamVersion:
+		return framingLean, nil
+	}
+	return 0, shared.Errorf(shared.CodeInvalidVersion,
+		"The stream version must be 1 or 2 (?v=2 for lean change frames); leave it out for 1.")
+}
+
+// streamCursor is where a stream starts: Last-Event-ID (a browser's
+// reconnect) wins over ?cursor=. A lean stream's ids are seqs alone, so
+// there a bare seq in Last-Event-ID takes the epoch of ?cursor= (the
+// stream the browser reconnects to); without one it is no cursor, and
+// the stream starts with a reset.
+func streamCursor(r *http.Request, f framing) string {
+	query := r.URL.Query().Get("cursor")
+	last := r.Header.Get("Last-Event-ID")
+	if last == "" {
+		return query
+	}
+	if f == framingLean && isSeq(last) {
+		if c, ok := shared.ParseCursor(query); ok {
+			return c.Epoch + "." + last
+		}
+		return ""
+	}
+	return last
+}
+
+func isSeq(s string) bool {
+	if s == "" || len(s) > 19 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // events is GET /api/boards/{board}/events: Server-Sent Events.
 func (a *api) events(w http.ResponseWriter, r *http.Request) {
-	cursor := r.Header.Get("Last-Event-ID") // the browser's reconnect wins
-	if cursor == "" {
-		cursor = r.URL.Query().Get("cursor")
+	f, err := parseFraming(r.URL.Query().Get("v"))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
 	}
+	cursor := streamCursor(r, f)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -86,7 +140,7 @@ func (a *api) events(w http.ResponseWriter, r *http.Request) {
 	}
 	// Most streams leave net/http here and live on in a goroutine of their
 	// own with a fraction of the memory (see detach.go).
-	if a.detach(w, r, sub) {
+	if a.detach(w, r, sub, f) {
 		return
 	}
 	defer sub.Close()
@@ -94,13 +148,13 @@ func (a *api) events(w http.ResponseWriter, r *http.Request) {
 	defer a.metrics.streamClosed()
 	rc := http.NewResponseController(w)
 	w.WriteHeader(http.StatusOK)
-	a.pump(r.Context(), sub, r.PathValue("board"), func(b []byte) bool { return a.flush(w, rc, b) })
+	a.pump(r.Context(), sub, r.PathValue("board"), f, func(b []byte) bool { return a.flush(w, rc, b) })
 }
 
 // pump writes the stream: the retry hint, then every batch as it comes,
 // and a ping after two silent heartbeats. send writes and flushes one
 // chunk under a deadline and reports whether it went out.
-func (a *api) pump(ctx context.Context, sub *hub.Subscription, board string, send func([]byte) bool) {
+func (a *api) pump(ctx context.Context, sub *hub.Subscription, board string, f framing, send func([]byte) bool) {
 	// Small to start: an idle stream holds its buffer for hours, and one
 	// change frame is a few hundred bytes (append grows it for resets).
 	buf := sse.AppendRetry(make([]byte, 0, 512), retryMillis)
@@ -118,7 +172,7 @@ func (a *api) pump(ctx context.Context, sub *hub.Subscription, board string, sen
 		switch {
 		case batch.Reset != nil || len(batch.Changes) > 0:
 			var ok bool
-			if buf, ok = appendBatch(buf, batch, send); !ok {
+			if buf, ok = f.appendBatch(buf, batch, send); !ok {
 				return
 			}
 		case !quiet:
@@ -145,7 +199,7 @@ func (a *api) pump(ctx context.Context, sub *hub.Subscription, board string, sen
 // appendBatch appends a batch's events to buf. With send, a replay page
 // goes out in chunks along the way, so the buffer stays small however
 // many changes the page holds; false means a chunk did not go out.
-func appendBatch(buf []byte, batch hub.Batch, send func([]byte) bool) ([]byte, bool) {
+func (f framing) appendBatch(buf []byte, batch hub.Batch, send func([]byte) bool) ([]byte, bool) {
 	if batch.Reset != nil {
 		return appendEvent(buf, "reset", batch.Reset.Cursor, batch.Reset), true
 	}
@@ -156,9 +210,25 @@ func appendBatch(buf []byte, batch hub.Batch, send func([]byte) bool) ([]byte, b
 			}
 			buf = buf[:0]
 		}
-		buf = sse.AppendEvent(buf, "change", c.Cursor, batch.Encoded(i))
+		if f == framingLean {
+			buf = appendLean(buf, c, batch.EncodedLean(i))
+		} else {
+			buf = sse.AppendEvent(buf, "change", c.Cursor, batch.Encoded(i))
+		}
 	}
 	return buf, true
+}
+
+// appendLean appends c's lean frame (data holds no newline: it is JSON
+// from encoding/json).
+func appendLean(buf []byte, c shared.Change, data []byte) []byte {
+	buf = append(buf, "event: "...)
+	buf = append(buf, c.Kind...)
+	buf = append(buf, "\nid: "...)
+	buf = strconv.AppendInt(buf, c.Seq, 10)
+	buf = append(buf, "\ndata: "...)
+	buf = append(buf, data...)
+	return append(buf, "\n\n"...)
 }
 
 func appendEvent(buf []byte, typ, id string, v any) []byte {

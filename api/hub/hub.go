@@ -156,7 +156,7 @@ func (h *Hub) Publish(c shared.Change) {
 		return // already fanned out
 	}
 	select {
-	case h.publish <- event{change: c, seq: c.Seq, json: encode(c)}:
+	case h.publish <- newEvent(c):
 	default: // the loop is far behind: it reads the log anyway
 		h.Notify(c.Seq)
 	}
@@ -266,7 +266,7 @@ func (h *Hub) fanOut(changes []shared.Change) {
 	// Encode outside the lock, once per change for all its subscribers.
 	events := make([]event, len(changes))
 	for i, c := range changes {
-		events[i] = event{change: c, seq: c.Seq, json: encode(c)}
+		events[i] = newEvent(c)
 	}
 	h.mu.Lock()
 	for i := range events {

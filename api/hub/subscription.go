@@ -18,6 +18,9 @@ type Batch struct {
 	// changes are encoded once for all subscribers; replays come without
 	// (JSON is then shorter than Changes, or an entry is nil). Use Encoded.
 	JSON [][]byte
+	// Lean holds the lean frame data (DESIGN.md section 3, ?v=2) in the
+	// same way. Use EncodedLean.
+	Lean [][]byte
 }
 
 // Encoded returns change i as JSON: the hub's shared encoding when there
@@ -27,6 +30,14 @@ func (b Batch) Encoded(i int) []byte {
 		return b.JSON[i]
 	}
 	return encode(b.Changes[i])
+}
+
+// EncodedLean returns change i's lean frame data, shared as Encoded's.
+func (b Batch) EncodedLean(i int) []byte {
+	if i < len(b.Lean) && b.Lean[i] != nil {
+		return b.Lean[i]
+	}
+	return shared.EncodeLeanChange(b.Changes[i])
 }
 
 // encode is a change's wire JSON.
@@ -39,12 +50,18 @@ func encode(c shared.Change) []byte {
 }
 
 // event is one change as the hub fans it out: decoded, its seq, and its
-// JSON, made once and shared (read-only) by every subscriber. The queues
+// JSON in both framings, made once and shared (read-only) by every
+// subscriber. The queues
 // hold pointers, so a subscriber 256 changes behind holds 2 KiB, not 40.
 type event struct {
 	change shared.Change
 	seq    int64
 	json   []byte
+	lean   []byte
+}
+
+func newEvent(c shared.Change) event {
+	return event{change: c, seq: c.Seq, json: encode(c), lean: shared.EncodeLeanChange(c)}
 }
 
 // Cursor is where the consumer stands after applying the batch.
@@ -206,6 +223,7 @@ func (s *Subscription) fresh(b *Batch, e *event) {
 	s.seq.Store(e.seq)
 	b.Changes = append(b.Changes, e.change)
 	b.JSON = append(b.JSON, e.json)
+	b.Lean = append(b.Lean, e.lean)
 }
 
 // Close unregisters the subscription. Call it when the stream ends.

@@ -52,7 +52,7 @@ type Status struct {
 type StreamEvents struct {
 	Open  func()                 // the server answered with an event stream
 	Bytes func()                 // bytes arrived: an event or the server's ping
-	Event func(typ, data string) // one event
+	Event func(typ, id, data string) // one event
 }
 
 // StreamFunc follows an SSE stream at url until it ends (its error) or ctx
@@ -353,7 +353,7 @@ func (e *Engine) followSSE(ctx context.Context) (healthy bool, err error) {
 				e.lastLive = time.Now()
 			}
 		},
-		Event: func(typ, data string) {
+		Event: func(typ, id, data string) {
 			switch typ {
 			case "reset":
 				var snap shared.Snapshot
@@ -364,7 +364,20 @@ func (e *Engine) followSSE(ctx context.Context) (healthy bool, err error) {
 				e.cursor = snap.Cursor
 				needReset = false
 				e.OnReset(snap)
+			case "created", "updated", "deleted":
+				// A lean frame (?v=2): the id is the seq, the epoch the
+				// one this stream follows.
+				cur, _ := shared.ParseCursor(e.cursor)
+				c, err := shared.DecodeLeanChange(typ, id, data, e.Board, cur.Epoch)
+				if err != nil {
+					cancel(errBadEvent)
+					return
+				}
+				e.cursor = c.Cursor
+				e.OnChanges([]shared.Change{c})
 			case "change":
+				// The first framing: what a server without lean frames
+				// sends (a replica not yet upgraded).
 				var c shared.Change
 				if json.Unmarshal([]byte(data), &c) != nil {
 					cancel(errBadEvent)

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -64,7 +65,7 @@ type streamCall struct {
 	ctx     context.Context
 	onOpen  func()
 	onBytes func()
-	onEvent func(typ, data string)
+	onEvent func(typ, id, data string)
 	ops     chan func()
 	end     chan error
 }
@@ -90,7 +91,7 @@ func (c *streamCall) send(t *testing.T, typ string, v any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.do(t, func() { c.onBytes(); c.onEvent(typ, string(data)) })
+	c.do(t, func() { c.onBytes(); c.onEvent(typ, "", string(data)) })
 }
 
 // ping sends the server's keep-alive comment: bytes, no event.
@@ -249,7 +250,7 @@ func TestEngineFollowsAnSSEStreamFromItsReset(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, Replica{}, nil)
 		c := r.next(t)
-		if want := testBase + "/api/boards/lobby/events"; c.url != want {
+		if want := testBase + "/api/boards/lobby/events?v=2"; c.url != want {
 			t.Fatalf("stream URL %q, want %q (no cursor yet)", c.url, want)
 		}
 		c.open(t)
@@ -293,7 +294,7 @@ func TestEngineFollowsAnSSEStreamFromItsReset(t *testing.T) {
 		}
 
 		// Events of a kind the engine does not know are skipped.
-		c.do(t, func() { c.onEvent("gossip", `{"board":"lobby"}`) })
+		c.do(t, func() { c.onEvent("gossip", "", `{"board":"lobby"}`) })
 		for _, u := range r.drain() {
 			sameReplica(t, "after an unknown event", u.r, lobby("ep0ch.5", topic(3, "three", 0), topic(1, "one, edited", 1)))
 		}
@@ -312,12 +313,47 @@ func TestEngineFollowsAnSSEStreamFromItsReset(t *testing.T) {
 		// A change the engine cannot read is never skipped (a later one
 		// would move the cursor past it): the stream ends and the engine
 		// resumes from the last change it applied.
-		c.do(t, func() { c.onEvent("change", "{not json") })
+		c.do(t, func() { c.onEvent("change", "", "{not json") })
 		c.given(t)
 		for _, u := range r.drain() {
 			sameReplica(t, "after an unreadable change", u.r, lobby("ep0ch.5", topic(3, "three", 0), topic(1, "one, edited", 1)))
 		}
-		if c = r.next(t); c.url != testBase+"/api/boards/lobby/events?cursor=ep0ch.5" {
+		if c = r.next(t); c.url != testBase+"/api/boards/lobby/events?v=2&cursor=ep0ch.5" {
+			t.Fatalf("resumed at %q, want the last applied cursor", c.url)
+		}
+	})
+}
+
+// The engine asks for lean frames (?v=2) and applies them exactly as the
+// changes they stand for; a lean frame it cannot read ends the stream,
+// and it resumes from the last cursor applied.
+func TestEngineFollowsLeanFrames(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, Replica{}, nil)
+		c := r.next(t)
+		c.open(t)
+		c.send(t, "reset", shared.Snapshot{Board: "lobby", Cursor: "ep0ch.2", Topics: []shared.Topic{topic(2, "two", 0), topic(1, "one", 0)}})
+		changes := []shared.Change{
+			change(3, shared.ChangeCreated, topic(3, "three", 0)),
+			change(4, shared.ChangeUpdated, topic(1, "one, edited", 1)),
+			change(5, shared.ChangeDeleted, shared.Topic{ID: 2, Board: "lobby"}),
+		}
+		for _, ch := range changes {
+			data := shared.EncodeLeanChange(ch)
+			c.do(t, func() { c.onBytes(); c.onEvent(string(ch.Kind), strconv.FormatInt(ch.Seq, 10), string(data)) })
+		}
+		us := r.drain()
+		sameReplica(t, "after lean frames", us[len(us)-1].r, lobby("ep0ch.5", topic(3, "three", 0), topic(1, "one, edited", 1)))
+		got, _ := json.Marshal(r.applied())
+		want, _ := json.Marshal(changes)
+		if string(got) != string(want) {
+			t.Fatalf("OnChanges saw\n %s\nwant\n %s", got, want)
+		}
+
+		c.do(t, func() { c.onEvent("created", "ep0ch.6", `{"id":6}`) }) // a full cursor is no lean id
+		c.given(t)
+		r.drain()
+		if c = r.next(t); c.url != testBase+"/api/boards/lobby/events?v=2&cursor=ep0ch.5" {
 			t.Fatalf("resumed at %q, want the last applied cursor", c.url)
 		}
 	})
@@ -349,7 +385,7 @@ func TestEngineGivesUpOnASilentStream(t *testing.T) {
 		if u := r.last(t); u.s.Mode != Reconnecting || !u.s.LastLive.Equal(lastByte) {
 			t.Fatalf("after the silence: status %+v, want reconnecting, last live at the last byte %v", u.s, lastByte)
 		}
-		if c := r.next(t); c.url != testBase+"/api/boards/lobby/events?cursor=ep0ch.2" {
+		if c := r.next(t); c.url != testBase+"/api/boards/lobby/events?v=2&cursor=ep0ch.2" {
 			t.Fatalf("reconnected to %q", c.url)
 		}
 	})
@@ -388,7 +424,7 @@ func TestEngineReconnectsFromTheLatestCursorAfterAnError(t *testing.T) {
 		r := newRig(t, from, func(e *Engine) { e.BackoffMin, e.BackoffMax = 2*time.Second, 2*time.Second })
 
 		c := r.next(t)
-		if want := testBase + "/api/boards/lobby/events?cursor=ep0ch.7"; c.url != want {
+		if want := testBase + "/api/boards/lobby/events?v=2&cursor=ep0ch.7"; c.url != want {
 			t.Fatalf("stream URL %q, want %q", c.url, want)
 		}
 		c.open(t)
@@ -415,7 +451,7 @@ func TestEngineReconnectsFromTheLatestCursorAfterAnError(t *testing.T) {
 		if !c.at.Equal(u.s.RetryAt) {
 			t.Fatalf("reconnected at %v, RetryAt said %v", c.at, u.s.RetryAt)
 		}
-		if want := testBase + "/api/boards/lobby/events?cursor=ep0ch.9"; c.url != want {
+		if want := testBase + "/api/boards/lobby/events?v=2&cursor=ep0ch.9"; c.url != want {
 			t.Fatalf("reconnected to %q, want %q", c.url, want)
 		}
 	})
@@ -463,7 +499,7 @@ func TestEngineShowsOfflineWhileTheDeviceIsOffline(t *testing.T) {
 		back := time.Now()
 		go r.e.Network(true)
 		c = r.next(t)
-		if !c.at.Equal(back) || c.url != testBase+"/api/boards/lobby/events?cursor=ep0ch.1" {
+		if !c.at.Equal(back) || c.url != testBase+"/api/boards/lobby/events?v=2&cursor=ep0ch.1" {
 			t.Fatalf("back online at %v: stream %q at %v", back, c.url, c.at)
 		}
 		// Online, the server answers but the stream breaks: reconnecting.
@@ -659,7 +695,7 @@ func TestEngineFallsBackToLongPollingAndRetriesSSE(t *testing.T) {
 		}
 		return edge{}
 	}
-	streamURL := srv.URL + "/api/boards/lobby/events"
+	streamURL := srv.URL + "/api/boards/lobby/events?v=2"
 
 	// SSE first, SSEFailLimit times, each given up after OpenTimeout.
 	nextEdge("stream " + streamURL)
@@ -713,7 +749,7 @@ func TestEngineFallsBackToLongPollingAndRetriesSSE(t *testing.T) {
 			cursor = following(cursor)
 			continue
 		}
-		if retry.what == "" && ed.what == "stream "+streamURL+"?cursor="+cursor {
+		if retry.what == "" && ed.what == "stream "+streamURL+"&cursor="+cursor {
 			retry = ed
 			continue
 		}

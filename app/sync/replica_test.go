@@ -23,7 +23,7 @@ func topic(id int64, comment string, edits int) shared.Topic {
 }
 
 func change(seq int, kind shared.ChangeKind, t shared.Topic) shared.Change {
-	return shared.Change{Cursor: fmt.Sprintf("ep0ch.%d", seq), Board: t.Board, Kind: kind, Topic: t}
+	return shared.Change{Seq: int64(seq), Cursor: fmt.Sprintf("ep0ch.%d", seq), Board: t.Board, Kind: kind, Topic: t}
 }
 
 func idsOf(topics []shared.Topic) []int64 {

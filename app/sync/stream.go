@@ -28,7 +28,7 @@ func decodeStream(ctx context.Context, r io.Reader, on StreamEvents) error {
 		if ctx.Err() != nil {
 			return ctx.Err() // an event read after the engine gave up is not handed on
 		}
-		on.Event(ev.Type, ev.Data)
+		on.Event(ev.Type, ev.ID, ev.Data)
 	}
 }
 

@@ -30,7 +30,7 @@ func TestDecodeStreamHandsOnEveryEventInOrder(t *testing.T) {
 	}()
 	var got []string
 	reads := 0
-	on := StreamEvents{Event: func(typ, data string) { got = append(got, typ+" "+data) }}
+	on := StreamEvents{Event: func(typ, _, data string) { got = append(got, typ+" "+data) }}
 	err := decodeStream(context.Background(), &activity{r: r, seen: func() { reads++ }}, on)
 	if err == nil || !strings.Contains(err.Error(), "ended") {
 		t.Fatalf("the end of the stream: %v", err)
@@ -55,7 +55,7 @@ func TestDecodeStreamStopsHandingOnWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	body := string(sse.AppendEvent(nil, "change", "e.1", []byte("one"))) + string(sse.AppendEvent(nil, "change", "e.2", []byte("two")))
 	var got []string
-	on := StreamEvents{Event: func(typ, data string) { got = append(got, data); cancel() }}
+	on := StreamEvents{Event: func(typ, _, data string) { got = append(got, data); cancel() }}
 	err := decodeStream(ctx, strings.NewReader(body), on)
 	if err != context.Canceled || len(got) != 1 || got[0] != "one" {
 		t.Fatalf("after the cancel: %v, handed on %q", err, got)

@@ -70,13 +70,14 @@ func contenderNamed(name string) contender {
 	return kairanContender
 }
 
-// kairanContender speaks the wire contract of docs/DESIGN.md section 3: a
-// post is answered after its SQLite commit; the stream opens with a reset.
+// kairanContender speaks the wire contract of docs/DESIGN.md section 3 as
+// kairan's own clients do: a post is answered after its SQLite commit;
+// the stream (lean frames, ?v=2) opens with a reset.
 var kairanContender = contender{
 	name:  "kairan",
 	start: StartServer,
 	stream: func(base string) string {
-		return base + "/api/boards/" + benchChannel + "/events"
+		return base + "/api/boards/" + benchChannel + "/events?v=" + shared.LeanStreamVersion
 	},
 	publish: func(ctx context.Context, hc *http.Client, base, text string) error {
 		body, _ := json.Marshal(shared.CreateTopic{Author: "load", Comment: text})
@@ -86,19 +87,16 @@ var kairanContender = contender{
 		switch ev.Type {
 		case "reset":
 			return frameOpen, ""
-		case "change":
+		case string(shared.ChangeCreated):
 			// Only what the other adapters take from their frames: the
-			// kind and the message text (decoding the whole Change, times
-			// and all, would charge kairan's fan-out for the client's work
-			// on the shared cores).
-			var ch struct {
-				Kind  shared.ChangeKind `json:"kind"`
-				Topic struct {
-					Comment string `json:"comment"`
-				} `json:"topic"`
+			// message text (decoding the whole topic, times and all,
+			// would charge kairan's fan-out for the client's work on the
+			// shared cores).
+			var topic struct {
+				Comment string `json:"comment"`
 			}
-			if json.Unmarshal([]byte(ev.Data), &ch) == nil && ch.Kind == shared.ChangeCreated {
-				return frameMessage, ch.Topic.Comment
+			if json.Unmarshal([]byte(ev.Data), &topic) == nil {
+				return frameMessage, topic.Comment
 			}
 		}
 		return frameOther, ""
