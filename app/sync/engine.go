@@ -50,8 +50,8 @@ type Status struct {
 // StreamEvents are what an event stream reports, on the stream's caller's
 // goroutine.
 type StreamEvents struct {
-	Open  func()                 // the server answered with an event stream
-	Bytes func()                 // bytes arrived: an event or the server's ping
+	Open  func()                     // the server answered with an event stream
+	Bytes func()                     // bytes arrived: an event or the server's ping
 	Event func(typ, id, data string) // one event
 }
 
