@@ -194,20 +194,22 @@ func (s *liveStream) step() stepResult {
 	if s.hungUp.Load() {
 		return stepEnd
 	}
-	batch, err := s.sub.Poll()
+	var local [4]hub.Live
+	lives, err := s.sub.PollLive(local[:0])
 	if err != nil {
 		s.a.log.Debug("stream ended", "board", s.board, "cursor", s.sub.Cursor(), "reason", err)
 		return stepEnd
 	}
 	ping := s.pingDue.Swap(false)
-	if len(batch.Changes) == 0 && !ping {
+	if len(lives) == 0 && !ping {
 		return stepDone
 	}
 	bp := sendBufs.Get().(*[]byte)
 	buf := (*bp)[:0]
-	if len(batch.Changes) > 0 {
-		buf, _ = s.framing.appendBatch(buf, batch, nil)
-	} else {
+	for _, l := range lives {
+		buf = s.framing.appendLive(buf, l)
+	}
+	if len(lives) == 0 {
 		buf = sse.AppendComment(buf, "ping")
 	}
 	s.wrote.Store(true)
@@ -215,7 +217,7 @@ func (s *liveStream) step() stepResult {
 	if err != nil {
 		return stepEnd
 	}
-	s.a.metrics.delivered(len(batch.Changes))
+	s.a.metrics.delivered(len(lives))
 	if len(rest) == 0 {
 		if cap(buf) <= 16<<10 { // a burst's big buffer is not kept
 			*bp = buf

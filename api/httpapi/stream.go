@@ -211,7 +211,7 @@ func (f framing) appendBatch(buf []byte, batch hub.Batch, send func([]byte) bool
 			buf = buf[:0]
 		}
 		if f == framingLean {
-			buf = appendLean(buf, c, batch.EncodedLean(i))
+			buf = appendLean(buf, &c, batch.EncodedLean(i))
 		} else {
 			buf = sse.AppendEvent(buf, "change", c.Cursor, batch.Encoded(i))
 		}
@@ -219,9 +219,18 @@ func (f framing) appendBatch(buf []byte, batch hub.Batch, send func([]byte) bool
 	return buf, true
 }
 
+// appendLive appends the frame of a live change, from the hub's shared
+// encoding.
+func (f framing) appendLive(buf []byte, l hub.Live) []byte {
+	if f == framingLean {
+		return appendLean(buf, l.Change, l.Lean)
+	}
+	return sse.AppendEvent(buf, "change", l.Change.Cursor, l.JSON)
+}
+
 // appendLean appends c's lean frame (data holds no newline: it is JSON
 // from encoding/json).
-func appendLean(buf []byte, c shared.Change, data []byte) []byte {
+func appendLean(buf []byte, c *shared.Change, data []byte) []byte {
 	buf = append(buf, "event: "...)
 	buf = append(buf, c.Kind...)
 	buf = append(buf, "\nid: "...)

@@ -103,6 +103,7 @@ type Subscription struct {
 
 	endOnce sync.Once
 	ended   chan struct{}
+	over    atomic.Bool // ended is closed; err is set before
 	err     error
 }
 
@@ -181,23 +182,60 @@ func (s *Subscription) Replay(ctx context.Context) (Batch, error) {
 // the changes queued since the last call (an empty batch when there are
 // none), or the error that ended the subscription.
 func (s *Subscription) Poll() (Batch, error) {
-	select {
-	case <-s.ended:
+	if s.over.Load() {
 		return Batch{}, s.err
-	default:
 	}
 	return s.take(), nil
+}
+
+// Live is one change as the hub fanned it out: decoded and in both
+// framings' JSON, shared read-only by every subscriber.
+type Live struct {
+	Change     *shared.Change
+	JSON, Lean []byte
+}
+
+// PollLive is Poll for a consumer that writes each change as it comes:
+// it appends the changes queued since the last call to dst instead of
+// building a Batch, so a delivery allocates nothing (on a busy board the
+// fan-out is most of the server's work, and garbage there is GC work in
+// the middle of the next fan-out).
+func (s *Subscription) PollLive(dst []Live) ([]Live, error) {
+	if s.over.Load() {
+		return dst, s.err
+	}
+	var local [8]*event
+	for _, e := range s.takeInto(local[:0]) {
+		if e.seq <= s.seq.Load() {
+			continue // replayed already
+		}
+		s.seq.Store(e.seq)
+		dst = append(dst, Live{Change: &e.change, JSON: e.json, Lean: e.lean})
+	}
+	return dst, nil
+}
+
+// takeInto empties the queue into dst. The queue keeps its array when
+// small, so the next offer does not allocate.
+func (s *Subscription) takeInto(dst []*event) []*event {
+	s.qmu.Lock()
+	dst = append(dst, s.queue...)
+	clear(s.queue)
+	if cap(s.queue) > 16 {
+		s.queue = nil // a burst's array is not kept by an idle subscriber
+	} else {
+		s.queue = s.queue[:0]
+	}
+	s.qmu.Unlock()
+	return dst
 }
 
 // take empties the queue into a batch of the changes the consumer has not
 // had yet.
 func (s *Subscription) take() Batch {
-	s.qmu.Lock()
-	queue := s.queue
-	s.queue = nil
-	s.qmu.Unlock()
+	var local [8]*event
 	var b Batch
-	for _, e := range queue {
+	for _, e := range s.takeInto(local[:0]) {
 		s.fresh(&b, e)
 	}
 	return b
@@ -205,8 +243,9 @@ func (s *Subscription) take() Batch {
 
 // OnReady registers f, to be called whenever the hub queues a change for
 // the subscription and when the subscription ends, so a consumer can
-// Poll instead of holding a goroutine in Wait. f is called from the hub's
-// fan-out with its lock held: it must return at once.
+// Poll instead of holding a goroutine in Wait (which then no longer wakes
+// for changes). f is called from the hub's fan-out with its lock held: it
+// must return at once.
 func (s *Subscription) OnReady(f func()) {
 	s.qmu.Lock()
 	s.onReady = f
@@ -253,12 +292,13 @@ func (s *Subscription) offer(e *event) bool {
 	s.queue = append(s.queue, e)
 	f := s.onReady
 	s.qmu.Unlock()
+	if f != nil {
+		f() // a consumer that polls: nobody waits on ready
+		return true
+	}
 	select {
 	case s.ready <- struct{}{}:
 	default: // a token is already there
-	}
-	if f != nil {
-		f()
 	}
 	return true
 }
@@ -266,6 +306,7 @@ func (s *Subscription) offer(e *event) bool {
 func (s *Subscription) end(err error) {
 	s.endOnce.Do(func() {
 		s.err = err
+		s.over.Store(true)
 		close(s.ended)
 		s.qmu.Lock()
 		f := s.onReady
