@@ -222,6 +222,7 @@ func rivalsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.DurationVar(&c.Settle, "settle", 30*time.Second, "how long to wait at most for the last deliveries")
 	fs.Float64Var(&c.ConnectRate, "connect-rate", 2000, "subscribers opened per second")
 	fs.IntVar(&c.Sources, "sources", 0, "loopback source addresses to spread subscribers over (0: one per 20,000)")
+	fs.IntVar(&c.ServerCPUs, "server-cpus", 0, "give each server the last N CPUs and this client the others, as if on two machines (0: all share every CPU)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: kairan-load rivals [flags]
 

@@ -38,9 +38,10 @@ const (
 // subscribers and the publisher around them are the same for all three.
 type contender struct {
 	name string
-	// start runs bin as a fresh server on 127.0.0.1, its configuration
-	// written into a new temporary directory, and waits until it answers.
-	start func(ctx context.Context, bin string, log io.Writer) (*Child, error)
+	// start runs bin as a fresh server on 127.0.0.1 (on the CPUs cpus
+	// names, "" for any), its configuration written into a new temporary
+	// directory, and waits until it answers.
+	start func(ctx context.Context, bin string, log io.Writer, cpus string) (*Child, error)
 	// stream is the SSE address of the bench channel.
 	stream func(base string) string
 	// publish sends text as one message and returns once it is answered.
@@ -75,7 +76,7 @@ func contenderNamed(name string) contender {
 // the stream (lean frames, ?v=2) opens with a reset.
 var kairanContender = contender{
 	name:  "kairan",
-	start: StartServer,
+	start: startServerOn,
 	stream: func(base string) string {
 		return base + "/api/boards/" + benchChannel + "/events?v=" + shared.LeanStreamVersion
 	},
@@ -121,7 +122,7 @@ const centrifugoKey = "kairan-load-rivals"
 // ping as {}.
 var centrifugo = contender{
 	name: "centrifugo",
-	start: func(ctx context.Context, bin string, log io.Writer) (*Child, error) {
+	start: func(ctx context.Context, bin string, log io.Writer, cpus string) (*Child, error) {
 		// Anonymous connections, allowed to be subscribed to channels
 		// without a namespace: no token to make per subscriber.
 		conf := func(_ string, port int) string {
@@ -135,7 +136,7 @@ var centrifugo = contender{
 }
 `, port, centrifugoKey)
 		}
-		return startRival(ctx, log, "centrifugo", bin, "config.json", conf, "--config", "config.json")
+		return startRival(ctx, log, cpus, "centrifugo", bin, "config.json", conf, "--config", "config.json")
 	},
 	stream: func(base string) string {
 		return base + "/connection/uni_sse?cf_connect=" + url.QueryEscape(`{"subs":{"`+benchChannel+`":{}}}`)
@@ -190,7 +191,7 @@ const mercureKey = "kairan-load-rivals-mercure-hs256-key-0123456789"
 // whose data is what was published.
 var mercure = contender{
 	name: "mercure",
-	start: func(ctx context.Context, bin string, log io.Writer) (*Child, error) {
+	start: func(ctx context.Context, bin string, log io.Writer, cpus string) (*Child, error) {
 		conf := func(dir string, port int) string {
 			return fmt.Sprintf(`{
 	admin off
@@ -213,7 +214,7 @@ http://127.0.0.1:%d {
 }
 `, port, mercureKey, mercureKey, filepath.Join(dir, "mercure.db"))
 		}
-		return startRival(ctx, log, "mercure", bin, "Caddyfile", conf, "run", "--config", "Caddyfile", "--adapter", "caddyfile")
+		return startRival(ctx, log, cpus, "mercure", bin, "Caddyfile", conf, "run", "--config", "Caddyfile", "--adapter", "caddyfile")
 	},
 	stream: func(base string) string {
 		return base + "/.well-known/mercure?topic=" + benchChannel
@@ -255,7 +256,7 @@ func hs256JWT(key, claims []byte) string {
 // port written into file there (the configuration names the port: nothing
 // else tells it); its home and data directories are inside too, so it
 // writes nothing elsewhere. It returns once the port accepts connections.
-func startRival(ctx context.Context, log io.Writer, name, bin, file string, conf func(dir string, port int) string, args ...string) (*Child, error) {
+func startRival(ctx context.Context, log io.Writer, cpus, name, bin, file string, conf func(dir string, port int) string, args ...string) (*Child, error) {
 	bin, err := filepath.Abs(bin)
 	if err == nil {
 		_, err = os.Stat(bin)
@@ -279,6 +280,10 @@ func startRival(ctx context.Context, log io.Writer, name, bin, file string, conf
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
+	if err := onCPUs(cmd, cpus); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	return launch(ctx, cmd, dir, log, name, func(string) string { return "" }, base)
 }

@@ -43,7 +43,7 @@ func TestPercentileIsNearestRank(t *testing.T) {
 		}
 	}
 	d := distOf(ms(5, 1, 3, 2, 4))
-	if d != (Dist{N: 5, P50: 3, P99: 5, Max: 5}) {
+	if d != (Dist{N: 5, Min: 1, P50: 3, P99: 5, Max: 5}) {
 		t.Errorf("distOf = %+v", d)
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // clockTicks is CLK_TCK (USER_HZ): the unit of utime and stime in
@@ -123,4 +125,35 @@ func fsType(dir string) string {
 // order; and has the kernel end it should the bench die without that.
 func childAttrs() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+}
+
+// pinSelf keeps this process on the first n CPUs: every thread it has now
+// (and so every thread they start), and GOMAXPROCS. A pass can miss a
+// thread started meanwhile by one not yet pinned; the next pass finds it.
+func pinSelf(n int) error {
+	if n < 1 || n >= runtime.NumCPU() {
+		return fmt.Errorf("the client needs 1 to %d of the %d CPUs", runtime.NumCPU()-1, runtime.NumCPU())
+	}
+	var mask [16]uint64 // 1,024 CPUs
+	for cpu := range n {
+		mask[cpu/64] |= 1 << (cpu % 64)
+	}
+	for range 3 {
+		tasks, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			return err
+		}
+		for _, task := range tasks {
+			tid, err := strconv.Atoi(task.Name())
+			if err != nil {
+				continue
+			}
+			_, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_SETAFFINITY, uintptr(tid), unsafe.Sizeof(mask), uintptr(unsafe.Pointer(&mask)))
+			if errno != 0 && errno != syscall.ESRCH { // ESRCH: the thread ended
+				return fmt.Errorf("pin thread %d: %w", tid, errno)
+			}
+		}
+	}
+	runtime.GOMAXPROCS(n)
+	return nil
 }

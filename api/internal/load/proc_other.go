@@ -25,3 +25,5 @@ func raiseFileLimit(need uint64) (uint64, error) { return 0, nil }
 func fsType(dir string) string { return "unknown" }
 
 func childAttrs() *syscall.SysProcAttr { return nil }
+
+func pinSelf(int) error { return errors.New("pinning to CPUs needs Linux") }

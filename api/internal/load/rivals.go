@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,7 +39,13 @@ type RivalsConfig struct {
 	Settle      time.Duration     // at most this long for the last deliveries (default 30 s)
 	ConnectRate float64           // subscribers opened per second (default 2000)
 	Sources     int               // loopback source addresses (0: one per 20,000 subscribers)
-	Log         io.Writer
+	// ServerCPUs, when set, gives each server the last ServerCPUs CPUs
+	// and this client the others, as if they ran on two machines: the
+	// servers' figures without the client's work on their cores.
+	ServerCPUs int
+	Log        io.Writer
+
+	cpus string // the servers' CPUs as taskset names them
 }
 
 func (c *RivalsConfig) defaults() {
@@ -120,6 +127,17 @@ func Rivals(ctx context.Context, c RivalsConfig, out io.Writer) error {
 		return fmt.Errorf("%w (every subscriber is held in this process)", err)
 	}
 	machine := machineInfo(c.Binaries["kairan"])
+	if c.ServerCPUs > 0 {
+		client := runtime.NumCPU() - c.ServerCPUs
+		if err := pinSelf(client); err != nil {
+			return fmt.Errorf("--server-cpus %d: %w", c.ServerCPUs, err)
+		}
+		c.cpus = strconv.Itoa(client)
+		if c.ServerCPUs > 1 {
+			c.cpus += "-" + strconv.Itoa(runtime.NumCPU()-1)
+		}
+		machine += fmt.Sprintf("; servers pinned to CPU %s, this client to the other %d", c.cpus, client)
+	}
 	for _, name := range c.Only {
 		switch name {
 		case "centrifugo":
@@ -204,7 +222,7 @@ func (r *RivalRun) summary() string {
 func runRival(ctx context.Context, ct contender, bin string, k int, c RivalsConfig) (*RivalRun, error) {
 	r := &RivalRun{Server: ct.name, K: k}
 	load0 := loadAverage1()
-	srv, err := ct.start(ctx, bin, c.Log)
+	srv, err := ct.start(ctx, bin, c.Log, c.cpus)
 	if err != nil {
 		return nil, err
 	}
@@ -529,6 +547,7 @@ type rivalFigure struct {
 }
 
 var rivalFigures = []rivalFigure{
+	{"delivery first (min) ms", func(r *RivalRun) float64 { return r.Delivery.Min }, true},
 	{"delivery p50 ms", func(r *RivalRun) float64 { return r.Delivery.P50 }, true},
 	{"delivery p99 ms", func(r *RivalRun) float64 { return r.Delivery.P99 }, true},
 	{"publish answered p50 ms", func(r *RivalRun) float64 { return r.PublishAnswer.P50 }, true},

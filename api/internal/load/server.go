@@ -36,6 +36,11 @@ var servingLine = regexp.MustCompile(`msg="kairan serving" url=(\S+)`)
 // Its log goes to log, prefixed, except the INFO lines (start-up and
 // dropped-subscriber notices: the run counts drops from /metrics).
 func StartServer(ctx context.Context, bin string, log io.Writer) (*Child, error) {
+	return startServerOn(ctx, bin, log, "")
+}
+
+// startServerOn is StartServer on the CPUs cpus names ("" for any).
+func startServerOn(ctx context.Context, bin string, log io.Writer, cpus string) (*Child, error) {
 	// Absolute: the server runs in its temporary directory.
 	bin, err := filepath.Abs(bin)
 	if err != nil {
@@ -59,7 +64,27 @@ func StartServer(ctx context.Context, bin string, log io.Writer) (*Child, error)
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	if err := onCPUs(cmd, cpus); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
 	return launch(ctx, cmd, dir, log, "server", servingURL, "")
+}
+
+// onCPUs makes cmd run on the CPUs cpus names (a taskset list, "1" or
+// "2-3"), from its first instruction: a Go server then sizes GOMAXPROCS
+// to them, as on a machine of that many cores. "" leaves cmd as it is.
+func onCPUs(cmd *exec.Cmd, cpus string) error {
+	if cpus == "" {
+		return nil
+	}
+	taskset, err := exec.LookPath("taskset")
+	if err != nil {
+		return fmt.Errorf("pinning a server to CPUs %s needs taskset (util-linux): %w", cpus, err)
+	}
+	cmd.Args = append([]string{"taskset", "-c", cpus, cmd.Path}, cmd.Args[1:]...)
+	cmd.Path = taskset
+	return nil
 }
 
 // servingURL finds where the server listens in one line of its log.

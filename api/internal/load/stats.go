@@ -10,6 +10,7 @@ import (
 // the other fields are 0 when there are none.
 type Dist struct {
 	N   int     `json:"n"`
+	Min float64 `json:"min_ms"`
 	P50 float64 `json:"p50_ms"`
 	P99 float64 `json:"p99_ms"`
 	Max float64 `json:"max_ms"`
@@ -29,7 +30,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // distOf sorts d in place and summarises it.
 func distOf(d []time.Duration) Dist {
 	slices.Sort(d)
-	return Dist{N: len(d), P50: ms(percentile(d, 0.50)), P99: ms(percentile(d, 0.99)), Max: ms(percentile(d, 1))}
+	return Dist{N: len(d), Min: ms(percentile(d, 0)), P50: ms(percentile(d, 0.50)), P99: ms(percentile(d, 0.99)), Max: ms(percentile(d, 1))}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
