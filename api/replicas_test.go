@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -231,8 +230,10 @@ func firstEvents(t *testing.T, base, cursor string, n int) []int64 {
 		if err != nil {
 			t.Fatalf("stream ended after %v: %v", ids, err)
 		}
-		var c shared.Change
-		if ev.Type != "change" || json.Unmarshal([]byte(ev.Data), &c) != nil {
+		// The client's URL asks for lean frames (DESIGN.md section 3).
+		cur, _ := shared.ParseCursor(cursor)
+		c, err := shared.DecodeLeanChange(ev.Type, ev.ID, ev.Data, "lobby", cur.Epoch)
+		if err != nil {
 			ids = append(ids, 0)
 			continue
 		}
