@@ -70,3 +70,30 @@ func TestLeanChangeRefusesWhatItIsNot(t *testing.T) {
 		}
 	}
 }
+
+// What a client pays to read one change, in each framing (docs/BENCHMARKS.md
+// "Bytes per change").
+func BenchmarkDecodeChange(b *testing.B) {
+	at := time.Date(2026, 12, 7, 5, 55, 33, 212848000, time.UTC)
+	c := Change{Seq: 1234, Cursor: "0fb2677ea78370bd.1234", Board: "lobby", Kind: ChangeCreated,
+		Topic: Topic{ID: 567, Board: "lobby", Author: "Aiko", Comment: "hello there, a typical short comment!!", CreatedAt: at, UpdatedAt: at}}
+	first, _ := json.Marshal(c)
+	lean := string(EncodeLeanChange(c))
+	b.Run("first", func(b *testing.B) {
+		b.SetBytes(int64(len(first)))
+		for b.Loop() {
+			var got Change
+			if err := json.Unmarshal(first, &got); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("lean", func(b *testing.B) {
+		b.SetBytes(int64(len(lean)))
+		for b.Loop() {
+			if _, err := DecodeLeanChange("created", "1234", lean, "lobby", "0fb2677ea78370bd"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -77,6 +78,10 @@ func (c *RivalsConfig) defaults() {
 		c.Log = io.Discard
 	}
 }
+
+// clientMemoryLimit is the heap at which the rivals client collects
+// garbage: a 10,000-subscriber run allocates a few hundred MB at most.
+const clientMemoryLimit = 4 << 30
 
 // RivalRun is one server's figures in one run.
 type RivalRun struct {
@@ -146,6 +151,16 @@ func Rivals(ctx context.Context, c RivalsConfig, out io.Writer) error {
 			machine += "; " + mercureVersion(c.Binaries[name])
 		}
 	}
+	// This one process holds every subscriber, so its heap is tens of
+	// thousands of connections' buffers, and a collection in the middle of
+	// a fan-out, at a cost in proportion to that heap, would be measured as
+	// the server's latency: a cost no real subscriber (one connection per
+	// device) has, and one that falls on whichever server's frames leave
+	// the most garbage. The client collects only near a memory limit far
+	// above what a run allocates, the same for every server.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(clientMemoryLimit))
+	machine += fmt.Sprintf("; client GC off below %d GiB", clientMemoryLimit>>30)
 	fmt.Fprintf(c.Log, "rivals: %s\n", machine)
 	runs, err := rivalRounds(ctx, c)
 	fmt.Fprintf(out, "kairan-load rivals: %s\n\n", machine)
@@ -221,6 +236,7 @@ func (r *RivalRun) summary() string {
 // runRival is one run against a fresh server.
 func runRival(ctx context.Context, ct contender, bin string, k int, c RivalsConfig) (*RivalRun, error) {
 	r := &RivalRun{Server: ct.name, K: k}
+	runtime.GC() // the last run's garbage, now, not during this one (see Rivals)
 	load0 := loadAverage1()
 	srv, err := ct.start(ctx, bin, c.Log, c.cpus)
 	if err != nil {
