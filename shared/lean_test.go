@@ -97,3 +97,74 @@ func BenchmarkDecodeChange(b *testing.B) {
 		}
 	})
 }
+
+// The frames the server writes for topics without a picture are read
+// without encoding/json; the rest falls back to it, with the same result
+// (TestLeanChangeRoundTrip and FuzzLeanPlainMatchesJSON).
+func TestLeanPlainReadsWhatTheServerWrites(t *testing.T) {
+	at := time.Date(2026, 12, 7, 5, 55, 33, 212848000, time.UTC)
+	for _, tc := range []struct {
+		topic Topic
+		plain bool
+	}{
+		{Topic{ID: 1, Author: "Aiko", Comment: "こんにちは 👋", CreatedAt: at, UpdatedAt: at}, true},
+		{Topic{ID: 2, Author: "Tom", Comment: "edited", CreatedAt: at, UpdatedAt: at.Add(time.Minute)}, true},
+		{Topic{ID: 999999999999999999}, true},
+		{Topic{ID: 3, Author: "Aiko", CreatedAt: at, UpdatedAt: at, Image: &Image{ID: "p", Type: TypePNG, Width: 1, Height: 1}}, false},
+		{Topic{ID: 4, Author: `"x"`, Comment: "a\nb", CreatedAt: at, UpdatedAt: at}, false},
+		{Topic{ID: 5, Author: "A", Comment: "<b>", CreatedAt: at, UpdatedAt: at}, false}, // written as \u003cb\u003e
+	} {
+		data := string(EncodeLeanChange(Change{Kind: ChangeCreated, Topic: tc.topic}))
+		lt, plain := decodeLeanPlain(data)
+		if plain != tc.plain {
+			t.Errorf("decodeLeanPlain(%s): plain = %v, want %v", data, plain, tc.plain)
+			continue
+		}
+		if plain && (lt.ID != tc.topic.ID || lt.Author != tc.topic.Author || lt.Comment != tc.topic.Comment) {
+			t.Errorf("decodeLeanPlain(%s) = %+v", data, lt)
+		}
+	}
+}
+
+// FuzzLeanPlainMatchesJSON: whatever decodeLeanPlain reads as plain,
+// json.Unmarshal reads the same, without an error.
+func FuzzLeanPlainMatchesJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"id":1,"author":"Aiko","comment":"hello","created_at":"2026-12-07T05:55:33.212848Z"}`,
+		`{"id":2,"author":"Tom","comment":"x","created_at":"2026-12-07T05:55:33Z","updated_at":"2026-12-07T05:56:33+09:00"}`,
+		`{"id":9}`,
+		`{"id":01}`,
+		`{"id":1,"comment":"\u00e9"}`,
+		`{"id":1,"comment":"` + "\xff" + `"}`,
+		`{"id":1,"created_at":"2026-12-07T25:55:33Z"}`,
+		`{"id":1,"created_at":"2026-12-07 05:55:33Z"}`,
+		`{"id":1,"author":"a","author":"b"}`,
+		`{"id":1} `,
+		`{"id":1,"author":"a"`,
+		`{"id":1,"comment":"` + "\t" + `"}`,
+		`{"id":123456789012345678}`,
+		`{"id":1234567890123456789}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		got, plain := decodeLeanPlain(data)
+		if !plain {
+			return
+		}
+		var want leanTopic
+		if err := json.Unmarshal([]byte(data), &want); err != nil {
+			t.Fatalf("read %q as plain %+v, but encoding/json refuses it: %v", data, got, err)
+		}
+		same := func(a, b *time.Time) bool {
+			if a == nil || b == nil {
+				return a == b
+			}
+			return a.Equal(*b) && a.Format(time.RFC3339Nano) == b.Format(time.RFC3339Nano)
+		}
+		if got.ID != want.ID || got.Author != want.Author || got.Comment != want.Comment ||
+			!same(got.CreatedAt, want.CreatedAt) || !same(got.UpdatedAt, want.UpdatedAt) || got.Image != nil || want.Image != nil {
+			t.Fatalf("%q: plain read %+v, encoding/json %+v", data, got, want)
+		}
+	})
+}
