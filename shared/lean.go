@@ -72,11 +72,9 @@ func DecodeLeanChange(typ, id, data, board, epoch string) (Change, error) {
 	if err != nil || seq <= 0 || epoch == "" {
 		return Change{}, errLeanFrame
 	}
-	lt, plain := decodeLeanPlain(data)
-	if !plain {
-		if err := json.Unmarshal([]byte(data), &lt); err != nil {
-			return Change{}, err
-		}
+	lt, err := decodeLeanData(data)
+	if err != nil {
+		return Change{}, err
 	}
 	t := Topic{ID: lt.ID, Board: board, Author: lt.Author, Comment: lt.Comment, Image: lt.Image}
 	if lt.CreatedAt != nil {
@@ -88,6 +86,17 @@ func DecodeLeanChange(typ, id, data, board, epoch string) (Change, error) {
 	}
 	cur := Cursor{Epoch: epoch, Seq: seq}
 	return Change{Seq: seq, Cursor: cur.String(), Board: board, Kind: kind, Topic: t}, nil
+}
+
+// decodeLeanData reads a lean frame's data: by decodeLeanPlain when it
+// can, else by encoding/json, into a fresh topic.
+func decodeLeanData(data string) (leanTopic, error) {
+	if lt, plain := decodeLeanPlain(data); plain {
+		return lt, nil
+	}
+	var lt leanTopic
+	err := json.Unmarshal([]byte(data), &lt)
+	return lt, err
 }
 
 // decodeLeanPlain reads lean data written as EncodeLeanChange writes a

@@ -127,7 +127,8 @@ func TestLeanPlainReadsWhatTheServerWrites(t *testing.T) {
 }
 
 // FuzzLeanPlainMatchesJSON: whatever decodeLeanPlain reads as plain,
-// json.Unmarshal reads the same, without an error.
+// json.Unmarshal reads the same, without an error; and decodeLeanData,
+// plain or not, gives what json.Unmarshal gives, error or not.
 func FuzzLeanPlainMatchesJSON(f *testing.F) {
 	for _, s := range []string{
 		`{"id":1,"author":"Aiko","comment":"hello","created_at":"2026-12-07T05:55:33.212848Z"}`,
@@ -144,27 +145,40 @@ func FuzzLeanPlainMatchesJSON(f *testing.F) {
 		`{"id":1,"comment":"` + "\t" + `"}`,
 		`{"id":123456789012345678}`,
 		`{"id":1234567890123456789}`,
+		`{"id":1,"author":"a","Author":"b"}`,
+		`{"id":1,"author":"a","image":{"id":"p","type":"image/png","width":1,"height":1}}`,
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data string) {
-		got, plain := decodeLeanPlain(data)
-		if !plain {
-			return
-		}
 		var want leanTopic
-		if err := json.Unmarshal([]byte(data), &want); err != nil {
-			t.Fatalf("read %q as plain %+v, but encoding/json refuses it: %v", data, got, err)
+		wantErr := json.Unmarshal([]byte(data), &want)
+		got, err := decodeLeanData(data)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("%q: decodeLeanData error %v, encoding/json's %v", data, err, wantErr)
 		}
-		same := func(a, b *time.Time) bool {
-			if a == nil || b == nil {
-				return a == b
-			}
-			return a.Equal(*b) && a.Format(time.RFC3339Nano) == b.Format(time.RFC3339Nano)
+		if _, plain := decodeLeanPlain(data); plain && wantErr != nil {
+			t.Fatalf("read %q as plain, but encoding/json refuses it: %v", data, wantErr)
 		}
-		if got.ID != want.ID || got.Author != want.Author || got.Comment != want.Comment ||
-			!same(got.CreatedAt, want.CreatedAt) || !same(got.UpdatedAt, want.UpdatedAt) || got.Image != nil || want.Image != nil {
-			t.Fatalf("%q: plain read %+v, encoding/json %+v", data, got, want)
+		if wantErr == nil && !sameLeanTopic(got, want) {
+			t.Fatalf("%q: decodeLeanData read %+v, encoding/json %+v", data, got, want)
 		}
 	})
+}
+
+func sameLeanTopic(a, b leanTopic) bool {
+	sameTime := func(a, b *time.Time) bool {
+		if a == nil || b == nil {
+			return a == b
+		}
+		return a.Equal(*b) && a.Format(time.RFC3339Nano) == b.Format(time.RFC3339Nano)
+	}
+	sameImage := func(a, b *Image) bool {
+		if a == nil || b == nil {
+			return a == b
+		}
+		return *a == *b
+	}
+	return a.ID == b.ID && a.Author == b.Author && a.Comment == b.Comment &&
+		sameTime(a.CreatedAt, b.CreatedAt) && sameTime(a.UpdatedAt, b.UpdatedAt) && sameImage(a.Image, b.Image)
 }
