@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -101,6 +102,9 @@ func TestContendersReadTheirStreams(t *testing.T) {
 			if len(s.got) != 2 || s.dups != 1 {
 				t.Errorf("got %d messages and %d duplicates, want 2 and 1", len(s.got), s.dups)
 			}
+			if !slices.Equal(s.gotSeq, []int64{1, 2}) {
+				t.Errorf("messages %v, want [1 2]", s.gotSeq)
+			}
 			if n := len(s.pingGaps) + len(s.firstPingGaps); n != 2 {
 				t.Errorf("%d pings counted, want 2", n)
 			}
@@ -177,6 +181,22 @@ func TestRivalsTableTakesMediansAndRatioToTheBestRival(t *testing.T) {
 	}
 }
 
+// TestLastDeliveriesTakeEachMessagesSlowestSubscriber: one figure per
+// message, its latest delivery to anyone.
+func TestLastDeliveriesTakeEachMessagesSlowestSubscriber(t *testing.T) {
+	ms := time.Millisecond
+	subs := []*rivalSub{
+		{got: []time.Duration{5 * ms, 9 * ms}, gotSeq: []int64{1, 2}},
+		{got: []time.Duration{3 * ms, 7 * ms}, gotSeq: []int64{2, 1}},
+		{got: []time.Duration{40 * ms}, gotSeq: []int64{3}}, // only one subscriber had message 3
+	}
+	got := lastDeliveries(subs)
+	slices.Sort(got)
+	if want := []time.Duration{7 * ms, 9 * ms, 40 * ms}; !slices.Equal(got, want) {
+		t.Fatalf("lastDeliveries = %v, want %v", got, want)
+	}
+}
+
 func TestPingIntervalPrefersGapsBetweenPings(t *testing.T) {
 	s := time.Second
 	if got := pingInterval([]time.Duration{25 * s, 24 * s, 26 * s}, []time.Duration{3 * s}); got != 25*s {
@@ -221,6 +241,10 @@ func TestRivalsRunsEachServer(t *testing.T) {
 			if r.Ready != k || r.Published != 5 || r.Missed != 0 || r.Duplicates != 0 || r.StreamErrors != 0 || r.Delivery.N != 5*k {
 				t.Fatalf("ready %d of %d, %d of 5 published, %d deliveries, missed %d, duplicates %d, stream errors %d: want all once",
 					r.Ready, k, r.Published, r.Delivery.N, r.Missed, r.Duplicates, r.StreamErrors)
+			}
+			if r.LastDelivery.N != 5 || r.LastDelivery.Max != r.Delivery.Max || r.LastDelivery.Min < r.Delivery.Min {
+				t.Fatalf("last delivery per message %+v against every delivery %+v: want one per message, the slowest the same",
+					r.LastDelivery, r.Delivery)
 			}
 		})
 	}
