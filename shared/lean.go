@@ -109,42 +109,34 @@ func decodeLeanData(data string) (leanTopic, error) {
 // encoding/json: plain is false. When plain is true, lt is what
 // json.Unmarshal would give; FuzzLeanPlainMatchesJSON holds it to that.
 func decodeLeanPlain(data string) (lt leanTopic, plain bool) {
-	r := leanReader{rest: data}
-	if !r.key(`{"id":`) {
-		return lt, false
-	}
-	if lt.ID, plain = r.id(); !plain {
-		return lt, false
-	}
+	r := leanReader{rest: data, ok: true}
+	r.ok = r.key(`{"id":`)
+	lt.ID = r.id()
 	if r.key(`,"author":`) {
-		if lt.Author, plain = r.text(); !plain {
-			return lt, false
-		}
+		lt.Author = r.text()
 	}
 	if r.key(`,"comment":`) {
-		if lt.Comment, plain = r.text(); !plain {
-			return lt, false
-		}
+		lt.Comment = r.text()
 	}
 	if r.key(`,"created_at":`) {
-		if lt.CreatedAt, plain = r.time(); !plain {
-			return lt, false
-		}
+		lt.CreatedAt = r.time()
 	}
 	if r.key(`,"updated_at":`) {
-		if lt.UpdatedAt, plain = r.time(); !plain {
-			return lt, false
-		}
+		lt.UpdatedAt = r.time()
 	}
-	return lt, r.rest == "}"
+	return lt, r.ok && r.rest == "}"
 }
 
-// leanReader is what is left of lean data to read.
-type leanReader struct{ rest string }
+// leanReader is what is left of lean data to read; ok turns false at the
+// first thing that is not plain, and from then on nothing more is read.
+type leanReader struct {
+	rest string
+	ok   bool
+}
 
 // key consumes prefix if the data goes on with it.
 func (r *leanReader) key(prefix string) bool {
-	if !strings.HasPrefix(r.rest, prefix) {
+	if !r.ok || !strings.HasPrefix(r.rest, prefix) {
 		return false
 	}
 	r.rest = r.rest[len(prefix):]
@@ -153,59 +145,67 @@ func (r *leanReader) key(prefix string) bool {
 
 // id reads a positive integer without a leading zero, short enough that
 // it cannot overflow an int64.
-func (r *leanReader) id() (int64, bool) {
+func (r *leanReader) id() int64 {
 	n := 0
 	for n < len(r.rest) && '0' <= r.rest[n] && r.rest[n] <= '9' {
 		n++
 	}
-	if n == 0 || n > 18 || r.rest[0] == '0' {
-		return 0, false
+	if !r.ok || n == 0 || n > 18 || r.rest[0] == '0' {
+		r.ok = false
+		return 0
 	}
 	v, err := strconv.ParseInt(r.rest[:n], 10, 64)
-	r.rest = r.rest[n:]
-	return v, err == nil
+	r.rest, r.ok = r.rest[n:], err == nil
+	return v
 }
 
 // quoted reads a JSON string that holds no escape and no control
 // character, quotes and all.
-func (r *leanReader) quoted() (string, bool) {
-	if len(r.rest) < 2 || r.rest[0] != '"' {
-		return "", false
+func (r *leanReader) quoted() string {
+	if !r.ok || !strings.HasPrefix(r.rest, `"`) {
+		r.ok = false
+		return ""
 	}
 	end := strings.IndexByte(r.rest[1:], '"') + 1
-	if end == 0 {
-		return "", false
-	}
-	for i := 1; i < end; i++ {
-		if c := r.rest[i]; c < 0x20 || c == '\\' {
-			return "", false
-		}
+	r.ok = end > 0 && unescaped(r.rest[1:end])
+	if !r.ok {
+		return ""
 	}
 	q := r.rest[:end+1]
 	r.rest = r.rest[end+1:]
-	return q, true
+	return q
+}
+
+// unescaped is whether a string's body holds no escape and no control
+// character, so that it is its own value.
+func unescaped(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // text reads a string; encoding/json would replace bytes that are not
 // UTF-8, so such a string is not plain.
-func (r *leanReader) text() (string, bool) {
-	q, ok := r.quoted()
-	if !ok || !utf8.ValidString(q) {
-		return "", false
+func (r *leanReader) text() string {
+	q := r.quoted()
+	if !r.ok || !utf8.ValidString(q) {
+		r.ok = false
+		return ""
 	}
-	return q[1 : len(q)-1], true
+	return q[1 : len(q)-1]
 }
 
 // time reads a time as encoding/json does: by the quoted literal's
 // UnmarshalJSON.
-func (r *leanReader) time() (*time.Time, bool) {
-	q, ok := r.quoted()
-	if !ok {
-		return nil, false
-	}
+func (r *leanReader) time() *time.Time {
+	q := r.quoted()
 	t := new(time.Time)
-	if t.UnmarshalJSON([]byte(q)) != nil {
-		return nil, false
+	if !r.ok || t.UnmarshalJSON([]byte(q)) != nil {
+		r.ok = false
+		return nil
 	}
-	return t, true
+	return t
 }
