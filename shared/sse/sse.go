@@ -63,13 +63,11 @@ var ErrLineTooLong = errors.New("sse: line too long")
 // decoding shares the machine with what it measures (the load tool), and
 // a phone's battery with everything else (a native client).
 type Decoder struct {
-	r      *bufio.Reader
-	max    int
-	lastID string
-	// long holds a line that did not fit in the read buffer; data the
-	// data lines of the event being read.
-	long, data []byte
-	comment    func(string)
+	r   *bufio.Reader
+	max int
+	ev  builder
+	// long holds a line that did not fit in the read buffer.
+	long []byte
 	// afterCR: the last line ended in "\r", so a "\n" right after it
 	// belongs to that line end. Remembered instead of peeking, so a line
 	// ended by a lone "\r" is returned without waiting for more input.
@@ -83,53 +81,72 @@ func NewDecoder(r io.Reader, maxLine int) *Decoder {
 }
 
 // OnComment registers a function called with each comment line's text.
-func (d *Decoder) OnComment(f func(string)) { d.comment = f }
+func (d *Decoder) OnComment(f func(string)) { d.ev.comment = f }
 
 // Next returns the next event. Like a browser, it keeps the last id seen
 // for events that set none, ignores "retry" and unknown fields, and drops
 // events without data. It returns io.EOF at the end of the stream.
 func (d *Decoder) Next() (Event, error) {
-	var typ string
-	d.data = d.data[:0]
-	hasData := false
 	for {
 		line, err := d.readLine()
 		if err != nil {
 			return Event{}, err
 		}
-		if len(line) == 0 {
-			if !hasData {
-				typ = ""
-				continue
-			}
-			if typ == "" {
-				typ = "message"
-			}
-			return Event{Type: typ, ID: d.lastID, Data: string(d.data)}, nil
-		}
-		if line[0] == ':' {
-			if d.comment != nil {
-				d.comment(string(bytes.TrimPrefix(line[1:], []byte{' '})))
-			}
-			continue
-		}
-		field, value, _ := bytes.Cut(line, []byte{':'})
-		value = bytes.TrimPrefix(value, []byte{' '})
-		switch string(field) {
-		case "event":
-			typ = eventType(value)
-		case "data":
-			if hasData {
-				d.data = append(d.data, '\n')
-			}
-			d.data = append(d.data, value...)
-			hasData = true
-		case "id":
-			if string(value) != d.lastID && bytes.IndexByte(value, 0) < 0 {
-				d.lastID = string(value)
-			}
+		if ev, ok := d.ev.line(line); ok {
+			return ev, nil
 		}
 	}
+}
+
+// builder is the event being read, line by line: what the Decoder and
+// the Feeder share once they have split the stream into lines.
+type builder struct {
+	lastID  string
+	typ     string
+	data    []byte
+	hasData bool
+	comment func(string)
+}
+
+// line takes one line without its end and returns the event it
+// dispatches, if it is the blank line that ends one.
+func (b *builder) line(line []byte) (Event, bool) {
+	if len(line) == 0 {
+		if !b.hasData {
+			b.typ = ""
+			return Event{}, false
+		}
+		typ := b.typ
+		if typ == "" {
+			typ = "message"
+		}
+		ev := Event{Type: typ, ID: b.lastID, Data: string(b.data)}
+		b.typ, b.data, b.hasData = "", b.data[:0], false
+		return ev, true
+	}
+	if line[0] == ':' {
+		if b.comment != nil {
+			b.comment(string(bytes.TrimPrefix(line[1:], []byte{' '})))
+		}
+		return Event{}, false
+	}
+	field, value, _ := bytes.Cut(line, []byte{':'})
+	value = bytes.TrimPrefix(value, []byte{' '})
+	switch string(field) {
+	case "event":
+		b.typ = eventType(value)
+	case "data":
+		if b.hasData {
+			b.data = append(b.data, '\n')
+		}
+		b.data = append(b.data, value...)
+		b.hasData = true
+	case "id":
+		if string(value) != b.lastID && bytes.IndexByte(value, 0) < 0 {
+			b.lastID = string(value)
+		}
+	}
+	return Event{}, false
 }
 
 // eventType is value as a string, without allocating for the types
@@ -193,4 +210,67 @@ func (d *Decoder) readLine() ([]byte, error) {
 		_, _ = d.r.Discard(end + 1) // line stays valid: Discard does not read
 		return line, nil
 	}
+}
+
+// Feeder parses a stream handed to it in pieces as they arrive, where a
+// Decoder pulls from a reader: for a loop that reads many streams itself
+// (the load tool's epoll reader) and so cannot block on any one of them.
+// It parses exactly as a Decoder does.
+type Feeder struct {
+	max     int
+	ev      builder
+	long    []byte // a line whose end has not arrived yet
+	afterCR bool   // as the Decoder's
+	event   func(Event)
+}
+
+// NewFeeder calls event with each event fed to it; lines longer than
+// maxLine bytes are an error.
+func NewFeeder(maxLine int, event func(Event)) *Feeder {
+	return &Feeder{max: maxLine, event: event}
+}
+
+// OnComment registers a function called with each comment line's text.
+func (f *Feeder) OnComment(fn func(string)) { f.ev.comment = fn }
+
+// Feed parses the next bytes of the stream, calling the event and comment
+// functions for what they complete. After an error the stream is broken
+// and the Feeder must not be fed again.
+func (f *Feeder) Feed(p []byte) error {
+	for len(p) > 0 {
+		if f.afterCR {
+			f.afterCR = false
+			if p[0] == '\n' {
+				p = p[1:]
+				continue
+			}
+		}
+		end := bytes.IndexByte(p, '\n')
+		if end < 0 {
+			end = len(p)
+		}
+		if cr := bytes.IndexByte(p[:end], '\r'); cr >= 0 {
+			end = cr
+		}
+		if len(f.long)+end > f.max {
+			return ErrLineTooLong
+		}
+		if end == len(p) { // no line end yet: keep it for the next piece
+			f.long = append(f.long, p...)
+			return nil
+		}
+		f.afterCR = p[end] == '\r'
+		line := p[:end]
+		if len(f.long) > 0 {
+			f.long = append(f.long, line...)
+			line = f.long
+		}
+		p = p[end+1:]
+		ev, ok := f.ev.line(line)
+		f.long = f.long[:0]
+		if ok {
+			f.event(ev)
+		}
+	}
+	return nil
 }

@@ -470,3 +470,41 @@ func readAllByteWise(raw []byte, maxLine int) (events []Event, comments []string
 		}
 	}
 }
+
+// FuzzFeederMatchesByteWise holds the Feeder, which is handed the stream
+// in pieces, to the same byte-at-a-time reference as the Decoder, over any
+// input cut into any pieces.
+func FuzzFeederMatchesByteWise(f *testing.F) {
+	f.Add([]byte("event: change\nid: e.1\ndata: {}\n\n: ping\n"), uint8(3))
+	f.Add([]byte("data: a\r\ndata:\r\rid: 1\x00\n\nevent:x\ndata\n\n"), uint8(1))
+	f.Add([]byte("data: "+strings.Repeat("y", 70)+"\n\ndata: z\n\n"), uint8(5))
+	f.Add([]byte("\r\r\n\n\rdata: q"), uint8(2))
+	f.Fuzz(func(t *testing.T, raw []byte, piece uint8) {
+		const maxLine = 64
+		var got []Event
+		var gotComments []string
+		fd := NewFeeder(maxLine, func(ev Event) { got = append(got, ev) })
+		fd.OnComment(func(text string) { gotComments = append(gotComments, text) })
+		gotErr := error(nil)
+		for rest := raw; len(rest) > 0 && gotErr == nil; {
+			n := len(rest)
+			if piece > 0 {
+				n = min(n, int(piece))
+			}
+			gotErr = fd.Feed(rest[:n])
+			rest = rest[n:]
+		}
+		// What the reference says at the end of its input.
+		switch {
+		case gotErr != nil:
+		case len(fd.long) > 0:
+			gotErr = io.ErrUnexpectedEOF
+		default:
+			gotErr = io.EOF
+		}
+		want, wantComments, wantErr := readAllByteWise(raw, maxLine)
+		if gotErr != wantErr || !slices.Equal(got, want) || !slices.Equal(gotComments, wantComments) {
+			t.Fatalf("input %q in pieces of %d:\n got %q %q %v\nwant %q %q %v", raw, piece, got, gotComments, gotErr, want, wantComments, wantErr)
+		}
+	})
+}
