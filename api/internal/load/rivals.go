@@ -428,7 +428,8 @@ func loadAverage1() float64 {
 }
 
 // rivalSubs are one run's subscribers, all in this process (a run needs
-// fewer descriptors than one process may hold here).
+// fewer descriptors than one process may hold here), reading their
+// streams on one epoll loop per CPU the client may use (rawstream.go).
 type rivalSubs struct {
 	subs []*rivalSub
 	stop func()
@@ -436,14 +437,24 @@ type rivalSubs struct {
 
 func startRivalSubs(ctx context.Context, ct contender, t *tracker, base string, k int, connectRate float64, dial *sourceDialer) *rivalSubs {
 	ctx, cancel := context.WithCancel(ctx)
+	loops, err := newStreamLoops(runtime.GOMAXPROCS(0))
+	if err != nil {
+		t.errs.add("stream loops: " + err.Error() + " (each stream read on a goroutine)")
+	}
 	var wg sync.WaitGroup
-	rs := &rivalSubs{stop: sync.OnceFunc(func() { cancel(); wg.Wait() })}
+	rs := &rivalSubs{stop: sync.OnceFunc(func() {
+		cancel()
+		wg.Wait()
+		if loops != nil {
+			loops.close() // after it, no loop touches a subscriber
+		}
+	})}
 	lim := rate.NewLimiter(rate.Limit(connectRate), max(1, int(connectRate/50)))
-	for range k {
+	for i := range k {
 		if lim.Wait(ctx) != nil {
 			break
 		}
-		s := &rivalSub{ct: ct, t: t, url: ct.stream(base), dial: dial.dial, seen: map[int64]bool{}}
+		s := &rivalSub{ct: ct, t: t, url: ct.stream(base), dial: dial.dial, loops: loops, loop: i}
 		rs.subs = append(rs.subs, s)
 		wg.Go(func() { s.run(ctx) })
 	}
@@ -467,9 +478,12 @@ type rivalSub struct {
 	t    *tracker
 	url  string
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// loops read the stream on loop number loop; nil: on run's goroutine.
+	loops *streamLoops
+	loop  int
 
 	opened        bool
-	seen          map[int64]bool
+	seen          []bool // by message number
 	got           []time.Duration
 	gotSeq        []int64 // the message of each of got
 	dups          int64
@@ -504,6 +518,18 @@ func (s *rivalSub) run(ctx context.Context) {
 }
 
 func (s *rivalSub) stream(ctx context.Context, hc *http.Client) error {
+	if s.loops != nil {
+		conn, st, err := openRaw(ctx, s.dial, s.url, &s.wireIn, &s.wireOut)
+		if err != nil {
+			return err
+		}
+		st.events = sse.NewFeeder(1<<20, func(ev sse.Event) {
+			f, text := s.ct.event(ev)
+			s.on(f, text, st.at)
+		})
+		st.events.OnComment(func(text string) { s.on(s.ct.comment(text, s.opened), "", st.at) })
+		return s.loops.follow(ctx, s.loop, conn, st)
+	}
 	resp, err := openStream(ctx, hc, s.url, "")
 	if err != nil {
 		return err
@@ -549,6 +575,12 @@ func (s *rivalSub) on(f frame, text string, at time.Time) {
 		sent, seq, ok := s.t.parseComment(text)
 		if !ok {
 			return // not this run's message
+		}
+		if seq < 0 || seq >= 1<<20 {
+			return // not a number this run sends
+		}
+		if seq >= int64(len(s.seen)) {
+			s.seen = append(s.seen, make([]bool, int(seq)+1-len(s.seen))...)
 		}
 		if s.seen[seq] {
 			s.dups++

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"bufio"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -9,6 +10,9 @@ import (
 	"errors"
 	"io"
 	"math"
+	"net"
+	"net/http"
+	"net/http/httputil"
 	"os"
 	"slices"
 	"strings"
@@ -89,30 +93,98 @@ func TestContendersReadTheirStreams(t *testing.T) {
 		{mercure, ":\n" + mercureUpdate(msg(1)) + ":\n" + mercureUpdate(msg(2)) + mercureUpdate(msg(2)) + mercureUpdate(other) +
 			"event: other\ndata: x\n\n:\n"},
 	} {
-		t.Run(tc.ct.name, func(t *testing.T) {
-			tr := &tracker{tag: tr.tag, clients: 1, allReady: make(chan struct{}), settled: make(chan struct{})} // one of its own, same tag
-			tr.target.Store(math.MaxInt64)
-			s := &rivalSub{ct: tc.ct, t: tr, seen: map[int64]bool{}}
-			if err := s.read(strings.NewReader(tc.stream)); !errors.Is(err, io.ErrUnexpectedEOF) {
-				t.Fatalf("read = %v, want io.ErrUnexpectedEOF at the stream's end", err)
-			}
-			if !s.opened || tr.ready.Load() != 1 {
-				t.Errorf("opened %v, ready %d: want the open frame counted once", s.opened, tr.ready.Load())
-			}
-			if len(s.got) != 2 || s.dups != 1 {
-				t.Errorf("got %d messages and %d duplicates, want 2 and 1", len(s.got), s.dups)
-			}
-			if !slices.Equal(s.gotSeq, []int64{1, 2}) {
-				t.Errorf("messages %v, want [1 2]", s.gotSeq)
-			}
-			if n := len(s.pingGaps) + len(s.firstPingGaps); n != 2 {
-				t.Errorf("%d pings counted, want 2", n)
-			}
-			if len(s.pingGaps) != 0 {
-				t.Errorf("%d ping-after-ping gaps; every ping here follows a message", len(s.pingGaps))
-			}
-		})
+		for _, via := range []string{"goroutine", "loop", "loop chunked"} {
+			t.Run(tc.ct.name+" "+via, func(t *testing.T) {
+				tr := &tracker{tag: tr.tag, clients: 1, allReady: make(chan struct{}), settled: make(chan struct{})} // one of its own, same tag
+				tr.target.Store(math.MaxInt64)
+				s := &rivalSub{ct: tc.ct, t: tr}
+				var err error
+				if via == "goroutine" {
+					err = s.read(strings.NewReader(tc.stream))
+				} else {
+					err = readViaLoop(t, s, tc.stream, via == "loop chunked")
+				}
+				if !errors.Is(err, io.ErrUnexpectedEOF) {
+					t.Fatalf("read = %v, want io.ErrUnexpectedEOF at the stream's end", err)
+				}
+				if !s.opened || tr.ready.Load() != 1 {
+					t.Errorf("opened %v, ready %d: want the open frame counted once", s.opened, tr.ready.Load())
+				}
+				if len(s.got) != 2 || s.dups != 1 {
+					t.Errorf("got %d messages and %d duplicates, want 2 and 1", len(s.got), s.dups)
+				}
+				if !slices.Equal(s.gotSeq, []int64{1, 2}) {
+					t.Errorf("messages %v, want [1 2]", s.gotSeq)
+				}
+				if n := len(s.pingGaps) + len(s.firstPingGaps); n != 2 {
+					t.Errorf("%d pings counted, want 2", n)
+				}
+				if len(s.pingGaps) != 0 {
+					t.Errorf("%d ping-after-ping gaps; every ping here follows a message", len(s.pingGaps))
+				}
+				if via != "goroutine" && s.wireIn.Load() <= int64(len(tc.stream)) {
+					t.Errorf("%d bytes counted in, want the body's %d and the head", s.wireIn.Load(), len(tc.stream))
+				}
+			})
+		}
 	}
+}
+
+// readViaLoop serves stream from a real loopback socket, as an HTTP/1.1
+// answer delimited by its close or chunked, written in small pieces, and
+// reads it as the rivals run does: its head through net/http, its body on
+// a stream loop.
+func readViaLoop(t *testing.T, s *rivalSub, stream string, chunked bool) error {
+	loops, err := newStreamLoops(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loops == nil {
+		t.Skip("no stream loops on this system")
+	}
+	defer loops.close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	served := make(chan error, 1)
+	go func() {
+		served <- func() error {
+			c, err := ln.Accept()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+				return err
+			}
+			head := "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+			var body io.Writer = c
+			if chunked {
+				head += "Transfer-Encoding: chunked\r\n"
+				body = httputil.NewChunkedWriter(c)
+			}
+			if _, err := io.WriteString(c, head+"\r\n"); err != nil {
+				return err
+			}
+			for i := 0; i < len(stream); i += 7 { // pieces that split lines and frames
+				if _, err := io.WriteString(body, stream[i:min(i+7, len(stream))]); err != nil {
+					return err
+				}
+			}
+			if chunked {
+				_, err = io.WriteString(c, "0\r\n\r\n")
+			}
+			return err
+		}()
+	}()
+	s.loops, s.url = loops, "http://"+ln.Addr().String()+"/stream"
+	err = s.stream(t.Context(), nil)
+	if serr := <-served; serr != nil {
+		t.Fatalf("serving the stream: %v", serr)
+	}
+	return err
 }
 
 // TestMercureAndCentrifugoOpenOnlyOnTheirFirstFrame: a stream that is not
