@@ -264,9 +264,9 @@ func runRival(ctx context.Context, ct contender, bin string, k int, c RivalsConf
 	defer cancel()
 
 	t := newTracker(k)
+	connectStart := time.Now() // startRivalSubs paces the opens: it returns after the last
 	subs := startRivalSubs(ctx, ct, t, srv.URL, k, c.ConnectRate, newSourceDialer(0, cmp.Or(c.Sources, sourcesFor(k))))
 	defer subs.stop()
-	connectStart := time.Now()
 	readyBy := time.NewTimer(budget)
 	defer readyBy.Stop()
 	select {
