@@ -473,7 +473,7 @@ func readAllByteWise(raw []byte, maxLine int) (events []Event, comments []string
 
 // FuzzFeederMatchesByteWise holds the Feeder, which is handed the stream
 // in pieces, to the same byte-at-a-time reference as the Decoder, over any
-// input cut into any pieces.
+// input cut into pieces of any one size (1–255 bytes, or all at once).
 func FuzzFeederMatchesByteWise(f *testing.F) {
 	f.Add([]byte("event: change\nid: e.1\ndata: {}\n\n: ping\n"), uint8(3))
 	f.Add([]byte("data: a\r\ndata:\r\rid: 1\x00\n\nevent:x\ndata\n\n"), uint8(1))

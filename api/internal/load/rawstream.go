@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -14,7 +15,7 @@ import (
 	"github.com/kairan/kairan/shared/sse"
 )
 
-// Raw streams: the rivals run's subscribers read on a few epoll loops
+// Raw streams: the rivals run's subscribers read on an epoll loop
 // (streamloop_linux.go) instead of a goroutine each. A goroutine per
 // stream costs two read(2) per delivery (the second finds the socket
 // empty, and parks the goroutine) and a wake-up through the scheduler;
@@ -47,7 +48,7 @@ func (st *rawStream) feed(p []byte, at time.Time) error {
 // openRaw sends the GET for an SSE stream on a connection of its own and
 // reads the answer's head. It returns the connection, for a loop to read
 // the body from, with whatever of the body came with the head.
-func openRaw(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error), addr string, in, out *atomic.Int64) (net.Conn, *rawStream, error) {
+func openRaw(ctx context.Context, dial dialFunc, addr string, in, out *atomic.Int64) (net.Conn, *rawStream, error) {
 	req, err := http.NewRequestWithContext(ctx, "GET", addr, nil)
 	if err != nil {
 		return nil, nil, err
@@ -89,6 +90,9 @@ func openRaw(ctx context.Context, dial func(ctx context.Context, network, addr s
 	st.first, _ = br.Peek(br.Buffered())
 	return conn, st, nil
 }
+
+// dialFunc opens a connection to addr, as net.Dialer.DialContext.
+type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // errChunk is a chunked body that breaks HTTP/1.1's rules.
 var errChunk = errors.New("malformed chunked body")
@@ -155,14 +159,16 @@ func (c *chunkDecoder) feed(p []byte, out func([]byte) error) error {
 	return nil
 }
 
-// chunkSize reads the size of a chunk from its line ("1a;ext=x\r").
+// chunkSize reads the size of a chunk from its line ("1a;ext=x\r"). Like
+// net/http it does not look into extensions, and takes spaces before
+// them, or a size line ended by a bare "\n".
 func chunkSize(line []byte) (int64, error) {
 	line = bytes.TrimSuffix(line, []byte{'\r'})
 	if i := bytes.IndexByte(line, ';'); i >= 0 {
 		line = line[:i]
 	}
 	line = bytes.TrimRight(line, " \t")
-	if len(line) == 0 || len(line) > 15 { // 15 hex digits cannot overflow
+	if len(line) == 0 || len(line) > 16 {
 		return 0, errChunk
 	}
 	var n int64
@@ -177,6 +183,9 @@ func chunkSize(line []byte) (int64, error) {
 			d = b - 'A' + 10
 		default:
 			return 0, errChunk
+		}
+		if n > math.MaxInt64>>4 {
+			return 0, errChunk // beyond int64
 		}
 		n = n<<4 | int64(d)
 	}

@@ -57,6 +57,7 @@ func TestChunkDecoderRefusesBrokenFraming(t *testing.T) {
 		"3\r\nabcd\r\n",
 		"3\r\nabc\n\n",
 		"1234567890abcdef0\r\n",
+		"8000000000000000\r\n", // beyond int64
 		string(bytes.Repeat([]byte{'1'}, maxChunkLine+1)),
 	} {
 		c := &chunkDecoder{}
@@ -71,7 +72,7 @@ func TestChunkDecoderRefusesBrokenFraming(t *testing.T) {
 	}
 	c = &chunkDecoder{}
 	var got []byte
-	if err := c.feed([]byte("3;name=x \r\nabc\r\nA\r\n0123456789\r\n"), func(p []byte) error { got = append(got, p...); return nil }); err != nil || string(got) != "abc0123456789" {
-		t.Errorf("chunk extensions and upper-case hex: %q, %v", got, err)
+	if err := c.feed([]byte("3;name=x \r\nabc\r\nA\r\n0123456789\r\n0000000000000001\r\nz\r\n"), func(p []byte) error { got = append(got, p...); return nil }); err != nil || string(got) != "abc0123456789z" {
+		t.Errorf("chunk extensions, upper-case hex, 16 digits: %q, %v", got, err)
 	}
 }

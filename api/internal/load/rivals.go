@@ -476,7 +476,9 @@ func (rs *rivalSubs) wire() (bytes, pings int64) {
 }
 
 // rivalSub is one SSE subscriber of a contender. The fields without a
-// lock belong to its goroutine and are read after it has ended.
+// lock belong to whatever reads its stream (its goroutine, or a stream
+// loop while the goroutine follows) and are read after the run's
+// subscribers have stopped.
 type rivalSub struct {
 	ct   contender
 	t    *tracker

@@ -2,6 +2,7 @@ package load
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -131,11 +133,87 @@ func TestContendersReadTheirStreams(t *testing.T) {
 }
 
 // readViaLoop serves stream from a real loopback socket, as an HTTP/1.1
-// answer delimited by its close or chunked, written in small pieces, and
-// reads it as the rivals run does: its head through net/http, its body on
-// a stream loop.
+// answer delimited by its close or chunked, and reads it as the rivals
+// run does: its head through net/http, its body on a stream loop. The
+// head goes out with the stream's first bytes in one write (so they
+// arrive with it), the rest in small pieces that split lines and frames.
+// A chunked answer ends with its last chunk and the connection is left
+// open: only the chunk decoder can end that stream, and the server then
+// reads the loop's close.
 func readViaLoop(t *testing.T, s *rivalSub, stream string, chunked bool) error {
-	loops, err := newStreamLoops(2)
+	loops, err := newStreamLoops(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loops == nil {
+		t.Skip("no stream loops on this system")
+	}
+	defer loops.close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() {
+		served <- func() error {
+			c, err := ln.Accept()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+				return err
+			}
+			var out bytes.Buffer
+			out.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n")
+			var body io.Writer = &out
+			if chunked {
+				out.WriteString("Transfer-Encoding: chunked\r\n")
+				body = httputil.NewChunkedWriter(&out)
+			}
+			out.WriteString("\r\n")
+			rest := stream[min(40, len(stream)):]
+			io.WriteString(body, stream[:len(stream)-len(rest)])
+			for len(rest) > 0 || out.Len() > 0 {
+				if _, err := c.Write(out.Bytes()); err != nil {
+					return err
+				}
+				out.Reset()
+				n := min(7, len(rest))
+				if n > 0 {
+					io.WriteString(body, rest[:n])
+				}
+				rest = rest[n:]
+			}
+			if chunked {
+				if _, err := io.WriteString(c, "0\r\n\r\n"); err != nil {
+					return err
+				}
+				_, err = io.Copy(io.Discard, c) // until the client closes
+			}
+			return err
+		}()
+	}()
+	s.loops, s.url = loops, "http://"+ln.Addr().String()+"/stream"
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // a lost end fails, not hangs
+	defer cancel()
+	err = s.stream(ctx, nil)
+	ln.Close()
+	if serr := <-served; serr != nil {
+		t.Fatalf("serving the stream: %v", serr)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal("the stream's end was never reported")
+	}
+	return err
+}
+
+// TestStreamLoopLetsGoWhenTheFollowerStops: a stream the server keeps
+// open ends when the follower's context does; follow returns only after
+// the loop has closed the socket (the server reads its end) and stopped
+// calling into the stream.
+func TestStreamLoopLetsGoWhenTheFollowerStops(t *testing.T) {
+	loops, err := newStreamLoops(1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,9 +226,9 @@ func readViaLoop(t *testing.T, s *rivalSub, stream string, chunked bool) error {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	served := make(chan error, 1)
+	closed := make(chan error, 1)
 	go func() {
-		served <- func() error {
+		closed <- func() error {
 			c, err := ln.Accept()
 			if err != nil {
 				return err
@@ -159,32 +237,45 @@ func readViaLoop(t *testing.T, s *rivalSub, stream string, chunked bool) error {
 			if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
 				return err
 			}
-			head := "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-			var body io.Writer = c
-			if chunked {
-				head += "Transfer-Encoding: chunked\r\n"
-				body = httputil.NewChunkedWriter(c)
-			}
-			if _, err := io.WriteString(c, head+"\r\n"); err != nil {
+			if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\n: ok\n\n"); err != nil {
 				return err
 			}
-			for i := 0; i < len(stream); i += 7 { // pieces that split lines and frames
-				if _, err := io.WriteString(body, stream[i:min(i+7, len(stream))]); err != nil {
-					return err
-				}
-			}
-			if chunked {
-				_, err = io.WriteString(c, "0\r\n\r\n")
-			}
+			_, err = io.Copy(io.Discard, c) // returns at the client's close
 			return err
 		}()
 	}()
-	s.loops, s.url = loops, "http://"+ln.Addr().String()+"/stream"
-	err = s.stream(t.Context(), nil)
-	if serr := <-served; serr != nil {
-		t.Fatalf("serving the stream: %v", serr)
+	conn, st, err := openRaw(t.Context(), nil, "http://"+ln.Addr().String()+"/", new(atomic.Int64), new(atomic.Int64))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return err
+	ctx, cancel := context.WithCancel(t.Context())
+	comments := make(chan string, 10)
+	var after atomic.Bool
+	st.events = sse.NewFeeder(1<<10, func(sse.Event) {})
+	st.events.OnComment(func(text string) {
+		if after.Load() {
+			t.Error("the loop called into a stream after follow returned")
+		}
+		comments <- text
+	})
+	followed := make(chan error, 1)
+	go func() { followed <- loops.follow(ctx, 0, conn, st) }()
+	if got := <-comments; got != "ok" { // the stream is on the loop
+		t.Fatalf("comment %q, want ok", got)
+	}
+	cancel()
+	if err := <-followed; !errors.Is(err, context.Canceled) {
+		t.Fatalf("follow = %v, want context.Canceled", err)
+	}
+	after.Store(true)
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatalf("the server's read after the drop: %v, want the client's close", err)
+		}
+	case <-time.After(time.Minute): // a bound on a hang, not a timing
+		t.Fatal("the socket is still open after follow returned")
+	}
 }
 
 // TestMercureAndCentrifugoOpenOnlyOnTheirFirstFrame: a stream that is not

@@ -15,8 +15,10 @@ import (
 // epollET is EPOLLET as the uint32 of an event's mask.
 const epollET = 1 << 31
 
-// streamLoops read raw streams (rawstream.go), each stream on one of a
-// few loops: one epoll instance and one goroutine per loop.
+// streamLoops read raw streams (rawstream.go), each stream on one of its
+// loops: one epoll instance and one goroutine per loop. The rivals run
+// uses one loop (rivals.go says why); more suit a client with more work
+// per delivery than a core can do.
 type streamLoops struct {
 	loops []*streamLoop
 	wg    sync.WaitGroup
@@ -52,19 +54,23 @@ func (ls *streamLoops) close() {
 }
 
 // follow hands conn's stream to loop i and waits until the stream ends
-// (its error) or ctx does. conn is closed either way: the loop reads a
-// descriptor of its own, outside Go's poller.
+// (its error) or ctx does (ctx's error). conn is closed either way: the
+// loop reads a descriptor of its own, outside Go's poller. Once follow
+// returns, the loop has closed that descriptor and calls into st no more.
 func (ls *streamLoops) follow(ctx context.Context, i int, conn net.Conn, st *rawStream) error {
 	fd, err := detachFD(conn)
 	if err != nil {
 		return err
 	}
 	s := &loopStream{fd: fd, st: st, done: make(chan error, 1)}
-	ls.loops[i%len(ls.loops)].add(s)
+	l := ls.loops[i%len(ls.loops)]
+	l.add(s)
 	select {
 	case err := <-s.done:
 		return err
 	case <-ctx.Done():
+		l.drop(s)
+		<-s.done
 		return ctx.Err()
 	}
 }
@@ -94,8 +100,12 @@ func detachFD(conn net.Conn) (int, error) {
 	return fd, errors.Join(err, derr)
 }
 
-// errLoopStopped ends the streams a loop holds when it stops.
-var errLoopStopped = errors.New("stream loop stopped")
+// errLoopStopped ends the streams a loop holds when it stops, and
+// errDropped a stream whose follower stopped following it.
+var (
+	errLoopStopped = errors.New("stream loop stopped")
+	errDropped     = errors.New("stream dropped")
+)
 
 // loopStream is one stream on a loop: its descriptor, its parser, and
 // where its end is reported.
@@ -113,7 +123,8 @@ type streamLoop struct {
 	wakeR, wakeW int
 
 	mu      sync.Mutex
-	pending []*loopStream
+	pending []*loopStream // to add
+	drops   []*loopStream // to end, if still held
 	stopped bool
 
 	// The loop goroutine's own.
@@ -121,6 +132,8 @@ type streamLoop struct {
 	buf     []byte
 }
 
+// newStreamLoop makes a loop's epoll set, with the read end of its wake
+// pipe in it; run then serves it.
 func newStreamLoop() (*streamLoop, error) {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
@@ -156,6 +169,18 @@ func (l *streamLoop) add(s *loopStream) {
 	l.wake()
 }
 
+// drop asks the loop to end s, which it then reports on s.done (as it
+// does anyway if s has ended or the loop has stopped).
+func (l *streamLoop) drop(s *loopStream) {
+	l.mu.Lock()
+	defer l.wake()
+	defer l.mu.Unlock()
+	if !l.stopped {
+		l.drops = append(l.drops, s)
+	}
+}
+
+// stop makes the loop end every stream it holds, and return.
 func (l *streamLoop) stop() {
 	l.mu.Lock()
 	l.stopped = true
@@ -168,6 +193,8 @@ func (l *streamLoop) wake() {
 	syscall.Write(l.wakeW, []byte{1})
 }
 
+// run waits for ready descriptors and reads each: the wake pipe means
+// streams to add or drop, or the stop; any other is a stream's socket.
 func (l *streamLoop) run() {
 	events := make([]syscall.EpollEvent, 256)
 	for {
@@ -221,7 +248,8 @@ func (l *streamLoop) read(s *loopStream, toEnd bool) {
 	for {
 		// A read of a non-blocking socket never waits: no need to tell
 		// the scheduler.
-		r, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(s.fd), uintptr(unsafe.Pointer(&l.buf[0])), uintptr(len(l.buf)))
+		r, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(s.fd),
+			uintptr(unsafe.Pointer(&l.buf[0])), uintptr(len(l.buf)))
 		n := int(r)
 		var err error
 		switch {
@@ -257,8 +285,8 @@ func (l *streamLoop) takePending() bool {
 		}
 	}
 	l.mu.Lock()
-	pending, stopped := l.pending, l.stopped
-	l.pending = nil
+	pending, drops, stopped := l.pending, l.drops, l.stopped
+	l.pending, l.drops = nil, nil
 	l.mu.Unlock()
 	for _, s := range pending {
 		if stopped {
@@ -275,11 +303,17 @@ func (l *streamLoop) takePending() bool {
 			l.end(s, fmt.Errorf("epoll_ctl: %w", err))
 			continue
 		}
-		if len(s.st.first) > 0 {
-			if err := s.st.feed(s.st.first, s.st.firstAt); err != nil {
+		if first := s.st.first; len(first) > 0 {
+			s.st.first = nil
+			if err := s.st.feed(first, s.st.firstAt); err != nil {
 				l.end(s, err)
 			}
-			s.st.first = nil
+		}
+	}
+	for _, s := range drops {
+		// A stream that ended meanwhile has reported that end already.
+		if s.fd < len(l.streams) && l.streams[s.fd] == s {
+			l.end(s, errDropped)
 		}
 	}
 	return !stopped
