@@ -132,6 +132,40 @@ func TestContendersReadTheirStreams(t *testing.T) {
 	}
 }
 
+// serveOneStream gives the test a stream loop and a loopback listener
+// whose first connection has its request read and is then answered by
+// serve; served gets serve's result. Both are closed when the test ends.
+func serveOneStream(t *testing.T, serve func(c net.Conn) error) (loops *streamLoops, ln net.Listener, served <-chan error) {
+	loops, err := newStreamLoops(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loops == nil {
+		t.Skip("no stream loops on this system")
+	}
+	t.Cleanup(loops.close)
+	ln, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	done := make(chan error, 1)
+	go func() {
+		done <- func() error {
+			c, err := ln.Accept()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+				return err
+			}
+			return serve(c)
+		}()
+	}()
+	return loops, ln, done
+}
+
 // readViaLoop serves stream from a real loopback socket, as an HTTP/1.1
 // answer delimited by its close or chunked, and reads it as the rivals
 // run does: its head through net/http, its body on a stream loop. The
@@ -141,63 +175,41 @@ func TestContendersReadTheirStreams(t *testing.T) {
 // open: only the chunk decoder can end that stream, and the server then
 // reads the loop's close.
 func readViaLoop(t *testing.T, s *rivalSub, stream string, chunked bool) error {
-	loops, err := newStreamLoops(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if loops == nil {
-		t.Skip("no stream loops on this system")
-	}
-	defer loops.close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() {
-		served <- func() error {
-			c, err := ln.Accept()
-			if err != nil {
+	loops, ln, served := serveOneStream(t, func(c net.Conn) error {
+		var out bytes.Buffer
+		out.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n")
+		var body io.Writer = &out
+		if chunked {
+			out.WriteString("Transfer-Encoding: chunked\r\n")
+			body = httputil.NewChunkedWriter(&out)
+		}
+		out.WriteString("\r\n")
+		rest := stream[min(40, len(stream)):]
+		io.WriteString(body, stream[:len(stream)-len(rest)])
+		for len(rest) > 0 || out.Len() > 0 {
+			if _, err := c.Write(out.Bytes()); err != nil {
 				return err
 			}
-			defer c.Close()
-			if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			out.Reset()
+			n := min(7, len(rest))
+			if n > 0 {
+				io.WriteString(body, rest[:n])
+			}
+			rest = rest[n:]
+		}
+		if chunked {
+			if _, err := io.WriteString(c, "0\r\n\r\n"); err != nil {
 				return err
 			}
-			var out bytes.Buffer
-			out.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n")
-			var body io.Writer = &out
-			if chunked {
-				out.WriteString("Transfer-Encoding: chunked\r\n")
-				body = httputil.NewChunkedWriter(&out)
-			}
-			out.WriteString("\r\n")
-			rest := stream[min(40, len(stream)):]
-			io.WriteString(body, stream[:len(stream)-len(rest)])
-			for len(rest) > 0 || out.Len() > 0 {
-				if _, err := c.Write(out.Bytes()); err != nil {
-					return err
-				}
-				out.Reset()
-				n := min(7, len(rest))
-				if n > 0 {
-					io.WriteString(body, rest[:n])
-				}
-				rest = rest[n:]
-			}
-			if chunked {
-				if _, err := io.WriteString(c, "0\r\n\r\n"); err != nil {
-					return err
-				}
-				_, err = io.Copy(io.Discard, c) // until the client closes
-			}
+			_, err := io.Copy(io.Discard, c) // until the client closes
 			return err
-		}()
-	}()
+		}
+		return nil
+	})
 	s.loops, s.url = loops, "http://"+ln.Addr().String()+"/stream"
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // a lost end fails, not hangs
 	defer cancel()
-	err = s.stream(ctx, nil)
+	err := s.stream(ctx, nil)
 	ln.Close()
 	if serr := <-served; serr != nil {
 		t.Fatalf("serving the stream: %v", serr)
@@ -213,37 +225,13 @@ func readViaLoop(t *testing.T, s *rivalSub, stream string, chunked bool) error {
 // the loop has closed the socket (the server reads its end) and stopped
 // calling into the stream.
 func TestStreamLoopLetsGoWhenTheFollowerStops(t *testing.T) {
-	loops, err := newStreamLoops(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if loops == nil {
-		t.Skip("no stream loops on this system")
-	}
-	defer loops.close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	closed := make(chan error, 1)
-	go func() {
-		closed <- func() error {
-			c, err := ln.Accept()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-				return err
-			}
-			if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\n: ok\n\n"); err != nil {
-				return err
-			}
-			_, err = io.Copy(io.Discard, c) // returns at the client's close
+	loops, ln, closed := serveOneStream(t, func(c net.Conn) error {
+		if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\n: ok\n\n"); err != nil {
 			return err
-		}()
-	}()
+		}
+		_, err := io.Copy(io.Discard, c) // returns at the client's close
+		return err
+	})
 	conn, st, err := openRaw(t.Context(), nil, "http://"+ln.Addr().String()+"/", new(atomic.Int64), new(atomic.Int64))
 	if err != nil {
 		t.Fatal(err)

@@ -115,6 +115,13 @@ type loopStream struct {
 	done chan error // gets the stream's one end
 }
 
+// close closes s's descriptor and reports err as its end; a stream in an
+// epoll set leaves it first (streamLoop.end).
+func (s *loopStream) close(err error) {
+	syscall.Close(s.fd)
+	s.done <- err
+}
+
 // streamLoop reads the streams added to it on one goroutine: an epoll
 // wait, then a read(2) of each ready socket, usually one. Adds and the stop come through a pipe
 // in the same epoll set.
@@ -160,8 +167,7 @@ func (l *streamLoop) add(s *loopStream) {
 	l.mu.Lock()
 	if l.stopped {
 		l.mu.Unlock()
-		syscall.Close(s.fd)
-		s.done <- errLoopStopped
+		s.close(errLoopStopped)
 		return
 	}
 	l.pending = append(l.pending, s)
@@ -290,8 +296,7 @@ func (l *streamLoop) takePending() bool {
 	l.mu.Unlock()
 	for _, s := range pending {
 		if stopped {
-			syscall.Close(s.fd)
-			s.done <- errLoopStopped
+			s.close(errLoopStopped)
 			continue
 		}
 		if s.fd >= len(l.streams) {
@@ -322,9 +327,8 @@ func (l *streamLoop) takePending() bool {
 // end closes s and reports err as its end.
 func (l *streamLoop) end(s *loopStream, err error) {
 	syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, s.fd, nil)
-	syscall.Close(s.fd)
 	l.streams[s.fd] = nil
-	s.done <- err
+	s.close(err)
 }
 
 // stopAll ends every stream the loop holds with err.
@@ -340,7 +344,6 @@ func (l *streamLoop) stopAll(err error) {
 	l.pending = nil
 	l.mu.Unlock()
 	for _, s := range pending {
-		syscall.Close(s.fd)
-		s.done <- err
+		s.close(err)
 	}
 }
