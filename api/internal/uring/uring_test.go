@@ -1,0 +1,195 @@
+//go:build linux
+
+package uring_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+	"testing"
+
+	"github.com/kairan/kairan/api/internal/uring"
+)
+
+// open gives a ring, or skips where the kernel refuses io_uring (a
+// container's seccomp profile): the server then writes with write(2),
+// which the httpapi tests cover.
+func open(t *testing.T, entries int) *uring.Ring {
+	t.Helper()
+	r, err := uring.Open(entries)
+	if errors.Is(err, uring.ErrUnsupported) {
+		t.Skipf("io_uring is not available here: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := r.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return r
+}
+
+// pair is a loopback TCP connection: the sending end's descriptor and the
+// receiving end.
+func pair(t *testing.T, ln net.Listener) (int, *net.TCPConn, net.Conn) {
+	t.Helper()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return fdOf(t, s.(*net.TCPConn)), s.(*net.TCPConn), c
+}
+
+func fdOf(t *testing.T, c *net.TCPConn) int {
+	t.Helper()
+	raw, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fd int
+	if err := raw.Control(func(f uintptr) { fd = int(f) }); err != nil {
+		t.Fatal(err)
+	}
+	return fd
+}
+
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// More sockets than the ring has entries: each gets its own bytes, whole.
+func TestSendAllWritesEverySocket(t *testing.T) {
+	r, ln := open(t, 8), listen(t)
+	const n = 21
+	ops := make([]uring.Send, n)
+	readers := make([]net.Conn, n)
+	for i := range ops {
+		fd, _, c := pair(t, ln)
+		ops[i] = uring.Send{FD: fd, Buf: fmt.Appendf(nil, "data: frame %d for socket %d\n\n", i*7, i)}
+		readers[i] = c
+	}
+	ops[3].Buf = nil // an empty send is a send of nothing, not an error
+	if err := r.SendAll(ops); err != nil {
+		t.Fatal(err)
+	}
+	for i, op := range ops {
+		if op.Err != nil || op.N != len(op.Buf) {
+			t.Fatalf("send %d: %d of %d bytes, %v", i, op.N, len(op.Buf), op.Err)
+		}
+		if len(op.Buf) == 0 {
+			continue
+		}
+		got := make([]byte, len(op.Buf))
+		if _, err := io.ReadFull(readers[i], got); err != nil {
+			t.Fatalf("socket %d: %v", i, err)
+		}
+		if !bytes.Equal(got, op.Buf) {
+			t.Fatalf("socket %d got %q, want %q", i, got, op.Buf)
+		}
+	}
+	// The ring is used again, as a worker uses it for batch after batch.
+	if err := r.SendAll(ops[:2]); err != nil || ops[0].N != len(ops[0].Buf) {
+		t.Fatalf("second batch: %v, %+v", err, ops[0])
+	}
+}
+
+// A socket whose peer does not read fills up: the send takes what fits
+// and says EAGAIN, and then takes nothing, without waiting; the other
+// sends of the batch are not held up.
+func TestSendAllNeverWaitsForAFullSocket(t *testing.T) {
+	r, ln := open(t, 4), listen(t)
+	fullFD, full, _ := pair(t, ln)
+	if err := full.SetWriteBuffer(4096); err != nil {
+		t.Fatal(err)
+	}
+	okFD, _, okPeer := pair(t, ln)
+	big := bytes.Repeat([]byte("x"), 8<<20)
+	ops := []uring.Send{{FD: fullFD, Buf: big}, {FD: okFD, Buf: []byte("data: still here\n\n")}}
+	if err := r.SendAll(ops); err != nil {
+		t.Fatal(err)
+	}
+	if ops[0].N <= 0 || ops[0].N >= len(big) || !errors.Is(ops[0].Err, syscall.EAGAIN) {
+		t.Fatalf("full socket: %d of %d bytes, %v; want a part and EAGAIN", ops[0].N, len(big), ops[0].Err)
+	}
+	if ops[1].Err != nil || ops[1].N != len(ops[1].Buf) {
+		t.Fatalf("the other socket: %+v", ops[1])
+	}
+	got := make([]byte, len(ops[1].Buf))
+	if _, err := io.ReadFull(okPeer, got); err != nil || !bytes.Equal(got, ops[1].Buf) {
+		t.Fatalf("the other socket got %q, %v", got, err)
+	}
+	// The peer's receive buffer may still take what the send buffer
+	// passes on; once both are full, a send takes nothing.
+	for try := 0; ; try++ {
+		again := []uring.Send{{FD: fullFD, Buf: big}}
+		if err := r.SendAll(again); err != nil {
+			t.Fatal(err)
+		}
+		if !errors.Is(again[0].Err, syscall.EAGAIN) {
+			t.Fatalf("full socket again: %d bytes, %v; want EAGAIN", again[0].N, again[0].Err)
+		}
+		if again[0].N == 0 {
+			break
+		}
+		if try == 1000 {
+			t.Fatal("a socket nobody reads kept taking bytes")
+		}
+	}
+}
+
+// Each send reports its own socket's error: a descriptor that is not
+// open, one that is not a socket, a peer that reset the connection (and
+// no SIGPIPE ends the process); the good send in between still goes out.
+func TestSendAllReportsEachSocketsError(t *testing.T) {
+	r, ln := open(t, 8), listen(t)
+	goneFD, gone, peer := pair(t, ln)
+	peer.(*net.TCPConn).SetLinger(0) // close with a reset
+	peer.Close()
+	// The reset has arrived once a read says so.
+	if _, err := gone.Read(make([]byte, 1)); err == nil {
+		t.Fatal("read after the peer's reset succeeded")
+	}
+	okFD, _, okPeer := pair(t, ln)
+	var pipe [2]int
+	if err := syscall.Pipe(pipe[:]); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(pipe[0])
+	defer syscall.Close(pipe[1])
+	msg := []byte("data: x\n\n")
+	ops := []uring.Send{{FD: 1 << 20, Buf: msg}, {FD: goneFD, Buf: msg}, {FD: okFD, Buf: msg}, {FD: pipe[1], Buf: msg}}
+	if err := r.SendAll(ops); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []error{syscall.EBADF, nil, nil, syscall.ENOTSOCK} {
+		if i == 1 {
+			if !errors.Is(ops[1].Err, syscall.EPIPE) && !errors.Is(ops[1].Err, syscall.ECONNRESET) {
+				t.Errorf("reset socket: %v, want EPIPE or ECONNRESET", ops[1].Err)
+			}
+			continue
+		}
+		if !errors.Is(ops[i].Err, want) && !(want == nil && ops[i].Err == nil) {
+			t.Errorf("send %d: %v, want %v", i, ops[i].Err, want)
+		}
+	}
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(okPeer, got); err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("the good socket got %q, %v", got, err)
+	}
+}
