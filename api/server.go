@@ -104,7 +104,8 @@ func (m *Main) Open(ctx context.Context) error {
 		BodyTimeout:    m.Config.ReadTimeout,
 		Images: httpapi.Images{MaxBytes: m.Config.MaxImageBytes, Limits: picture.Limits{
 			MaxPixels: m.Config.MaxImagePixels, MaxSide: m.Config.MaxImageSide, PreviewSide: shared.PreviewSide}},
-		ImageBytes: limit.NewBytes(m.Config.ImageBytesPerHour),
+		ImageBytes:    limit.NewBytes(m.Config.ImageBytesPerHour),
+		WriteOneByOne: !m.Config.IOURing,
 	})
 	// The profiler's port first: a bad --pprof-addr fails before the
 	// public listener ever answers.

@@ -103,6 +103,10 @@ type Config struct {
 	// MaxUnusedImageBytes caps the bytes of uploads no post has used yet,
 	// all clients together (0 = no cap).
 	MaxUnusedImageBytes int64
+	// IOURing lets the live streams hand a fan-out's writes to the kernel
+	// in batches through io_uring (Linux, where the kernel allows it;
+	// elsewhere, or when false, one write(2) per stream).
+	IOURing bool
 }
 
 // Default returns the configuration `go tool task run` uses.
@@ -138,6 +142,7 @@ func Default() Config {
 		// Uploads wait unused only until their post; far more than people
 		// posting need, far less than a disk.
 		MaxUnusedImageBytes: 256 << 20,
+		IOURing:             true,
 	}
 }
 
@@ -211,6 +216,8 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	num(&c.MaxImageSide, "max-image-side", "KAIRAN_MAX_IMAGE_SIDE", "longest side of a kept picture in pixels (480 to 8192)")
 	num64(&c.ImageBytesPerHour, "image-bytes-per-hour", "KAIRAN_IMAGE_BYTES_PER_HOUR", 0, "picture bytes a client may upload an hour (0 = no budget)")
 	num64(&c.MaxUnusedImageBytes, "max-unused-image-bytes", "KAIRAN_MAX_UNUSED_IMAGE_BYTES", 0, "bytes of uploaded pictures no post uses yet, all clients together (0 = no cap)")
+	ioURing := strconv.FormatBool(c.IOURing)
+	str(&ioURing, "io-uring", "KAIRAN_IO_URING", "write to live streams in batches through io_uring where the kernel allows it (true or false)")
 	readTimeout := c.ReadTimeout.String()
 	str(&readTimeout, "read-timeout", "KAIRAN_READ_TIMEOUT", "time a client gets to send a request's headers, and again its body")
 	if err := fs.Parse(args); err != nil {
@@ -222,6 +229,9 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 		}
 	}
 	var err error
+	if c.IOURing, err = strconv.ParseBool(strings.TrimSpace(ioURing)); err != nil {
+		return Config{}, fmt.Errorf("--io-uring %q must be true or false", ioURing)
+	}
 	if c.TrustProxy, err = limit.ParseProxies(proxies); err != nil {
 		return Config{}, err
 	}

@@ -598,3 +598,32 @@ func TestPictureSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestIOURingSetting(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{want: true},
+		{args: []string{"--io-uring", "false"}, want: false},
+		{args: []string{"--io-uring=0"}, want: false},
+		{env: map[string]string{"KAIRAN_IO_URING": "false"}, want: false},
+		{args: []string{"--io-uring", "true"}, env: map[string]string{"KAIRAN_IO_URING": "false"}, want: true},
+	} {
+		c, err := Load(tc.args, env(tc.env), io.Discard)
+		if err != nil {
+			t.Errorf("%v %v: %v", tc.args, tc.env, err)
+			continue
+		}
+		if c.IOURing != tc.want {
+			t.Errorf("%v %v: IOURing = %v, want %v", tc.args, tc.env, c.IOURing, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "yes please", "2"} {
+		_, err := Load([]string{"--io-uring=" + bad}, env(nil), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--io-uring") || !strings.Contains(err.Error(), "true or false") {
+			t.Errorf("--io-uring=%q: err = %v, want one naming the flag and what it takes", bad, err)
+		}
+	}
+}

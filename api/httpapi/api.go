@@ -69,6 +69,10 @@ type Config struct {
 	Images Images
 	// ImageBytes is each client's budget of picture bytes (nil: none).
 	ImageBytes *limit.Writes
+	// WriteOneByOne makes the live streams' workers write with one
+	// write(2) per stream instead of handing each batch to the kernel at
+	// once through io_uring (Linux; livestream.go).
+	WriteOneByOne bool
 }
 
 type api struct {
@@ -129,6 +133,7 @@ func New(c Config) *Handler {
 		a.log = slog.New(slog.DiscardHandler)
 	}
 	a.blocklist.Store(c.Blocklist)
+	a.runq.configure(c.WriteOneByOne, a.log)
 	for _, o := range c.AllowedOrigins {
 		a.allowedOrigins[o] = true
 	}

@@ -4,6 +4,7 @@ package httpapi
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kairan/kairan/api/hub"
+	"github.com/kairan/kairan/api/internal/uring"
 	"github.com/kairan/kairan/shared/sse"
 )
 
@@ -38,9 +40,12 @@ import (
 // the start, then a worker or a drain goroutine, handed over through
 // state.
 type liveStream struct {
-	a       *api
-	conn    net.Conn
-	raw     syscall.RawConn
+	a    *api
+	conn net.Conn
+	raw  syscall.RawConn
+	// fd is conn's descriptor, for batched writes (writeBatch.ring). It
+	// stays valid while the stream is open: only its runner closes conn.
+	fd      int
 	sub     *hub.Subscription
 	board   string
 	framing framing
@@ -76,6 +81,9 @@ func (a *api) detachLive(r *http.Request, conn net.Conn, head []byte, sub *hub.S
 		return false
 	}
 	s := &liveStream{a: a, conn: conn, raw: raw, sub: sub, board: r.PathValue("board"), framing: f, release: release}
+	if err := raw.Control(func(fd uintptr) { s.fd = int(fd) }); err != nil {
+		return false
+	}
 	s.state.Store(streamRunning) // this goroutine runs it until it is live
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -160,49 +168,133 @@ func (s *liveStream) schedule() {
 	}
 }
 
-// run is the runner's loop: a step, then let go unless something happened
-// meanwhile.
+// run runs the stream on its own (the request's goroutine once it is
+// live, a drain goroutine once the socket took the rest), writing with
+// write(2).
 func (s *liveStream) run() {
-	for {
-		s.state.Store(streamRunning)
-		switch s.step() {
-		case stepEnd:
-			s.close()
-			return
-		case stepHandedOver:
-			return
+	var b stepBatch
+	b.run([]*liveStream{s})
+}
+
+// stepBatch runs streams in rounds of steps: each round, every stream
+// that has something to write frames it, then all of those writes go to
+// the kernel together, through ring when there is one (one system call
+// for the round), else one write(2) each. A stream leaves the rounds when
+// it idles, ends, or is handed to a drain goroutine; one that was
+// scheduled while it was being run takes another round.
+type stepBatch struct {
+	ring      *uring.Ring // nil: write(2) per stream
+	cur, next []*liveStream
+	writes    []uring.Send
+	held      []stepWrite // held[i] wrote writes[i]
+}
+
+// stepWrite is what a stream's step is writing.
+type stepWrite struct {
+	s     *liveStream
+	bp    *[]byte // the pooled buffer holding the frames
+	lives int     // changes in them
+}
+
+func (b *stepBatch) run(streams []*liveStream) {
+	b.cur = append(b.cur[:0], streams...)
+	for len(b.cur) > 0 {
+		next := b.next[:0]
+		for _, s := range b.cur {
+			s.state.Store(streamRunning)
+			w, r := s.prepare()
+			switch {
+			case r == stepEnd:
+				s.closeGuarded()
+			case w.bp == nil:
+				if !s.state.CompareAndSwap(streamRunning, streamIdle) {
+					next = append(next, s) // scheduled meanwhile: once more
+				}
+			default:
+				b.writes = append(b.writes, uring.Send{FD: s.fd, Buf: *w.bp})
+				b.held = append(b.held, w)
+			}
 		}
-		if s.state.CompareAndSwap(streamRunning, streamIdle) {
-			return
+		b.send()
+		for i, w := range b.held {
+			switch w.s.finish(w, b.writes[i]) {
+			case stepEnd:
+				w.s.closeGuarded()
+			case stepHandedOver:
+			default:
+				if !w.s.state.CompareAndSwap(streamRunning, streamIdle) {
+					next = append(next, w.s)
+				}
+			}
 		}
+		// Nothing is held here between rounds: the buffers are back in
+		// their pool or with a drain goroutine.
+		clear(b.writes)
+		clear(b.held)
+		b.writes, b.held = b.writes[:0], b.held[:0]
+		clear(b.cur)
+		b.cur, b.next = next, b.cur[:0]
 	}
 }
 
-type stepResult int
+// send makes the round's writes. A ring that fails is closed and given
+// up; the writes it never handed over go out by write(2), and the others
+// keep the outcome it reported.
+func (b *stepBatch) send() {
+	if b.ring != nil && len(b.writes) > 1 {
+		err := b.ring.SendAll(b.writes)
+		if err == nil {
+			b.held[0].s.a.metrics.wroteBatch(len(b.writes))
+			return
+		}
+		b.held[0].s.a.log.Warn("batched writes failed; writing one at a time", "err", err)
+		_ = b.ring.Close()
+		b.ring = nil
+		for i := range b.writes {
+			if b.writes[i].Err == uring.ErrNotSent {
+				b.writeOne(i)
+			}
+		}
+		return
+	}
+	for i := range b.writes {
+		b.writeOne(i)
+	}
+}
 
-const (
-	stepDone       stepResult = iota
-	stepEnd                   // the stream is over: close it
-	stepHandedOver            // a drain goroutine runs it now
-)
+func (b *stepBatch) writeOne(i int) {
+	w := &b.writes[i]
+	rest, err := b.held[i].s.writeNow(w.Buf)
+	w.N, w.Err = len(w.Buf)-len(rest), err
+	if err == nil && len(rest) > 0 {
+		w.Err = syscall.EAGAIN
+	}
+}
 
 var sendBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// step writes what the subscription has queued, or a ping when two
-// heartbeats passed without a write.
-func (s *liveStream) step() stepResult {
+// prepare is a step's first half: it takes what the subscription has
+// queued, or a ping when two heartbeats passed without a write, and
+// frames it. A zero stepWrite (and stepDone) means nothing to write.
+func (s *liveStream) prepare() (w stepWrite, r stepResult) {
+	defer func() {
+		if v := recover(); v != nil { // a bug costs one stream, not the batch
+			s.logPanic(v)
+			w, r = stepWrite{}, stepEnd
+		}
+	}()
 	if s.hungUp.Load() {
-		return stepEnd
+		return stepWrite{}, stepEnd
 	}
 	var local [4]hub.Live
 	lives, err := s.sub.PollLive(local[:0])
 	if err != nil {
 		s.a.log.Debug("stream ended", "board", s.board, "cursor", s.sub.Cursor(), "reason", err)
-		return stepEnd
+		return stepWrite{}, stepEnd
 	}
 	ping := s.pingDue.Swap(false)
 	if len(lives) == 0 && !ping {
-		return stepDone
+		return stepWrite{}, stepDone
 	}
 	bp := sendBufs.Get().(*[]byte)
 	buf := (*bp)[:0]
@@ -212,24 +304,44 @@ func (s *liveStream) step() stepResult {
 	if len(lives) == 0 {
 		buf = sse.AppendComment(buf, "ping")
 	}
+	*bp = buf
 	s.wrote.Store(true)
-	rest, err := s.writeNow(buf)
-	if err != nil {
+	return stepWrite{s: s, bp: bp, lives: len(lives)}, stepDone
+}
+
+// finish is a step's second half, once the socket took sent.N bytes of
+// the frames: the buffer goes back to its pool, or, when the socket was
+// full, the rest goes to a goroutine that waits for it, as long as the
+// deadline allows, and runs the stream on from there.
+func (s *liveStream) finish(w stepWrite, sent uring.Send) (r stepResult) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.logPanic(v)
+			r = stepEnd
+		}
+	}()
+	if sent.Err != nil && sent.Err != syscall.EAGAIN {
 		return stepEnd
 	}
-	s.a.metrics.delivered(len(lives))
-	if len(rest) == 0 {
+	s.a.metrics.delivered(w.lives)
+	buf := *w.bp
+	if sent.N == len(buf) {
 		if cap(buf) <= 16<<10 { // a burst's big buffer is not kept
-			*bp = buf
-			sendBufs.Put(bp)
+			sendBufs.Put(w.bp)
 		}
 		return stepDone
 	}
-	// The socket is full: a goroutine waits for it, as long as the
-	// deadline allows, and runs the stream on from there.
-	go s.drain(rest)
+	go s.drain(buf[sent.N:])
 	return stepHandedOver
 }
+
+type stepResult int
+
+const (
+	stepDone       stepResult = iota
+	stepEnd                   // the stream is over: close it
+	stepHandedOver            // a drain goroutine runs it now
+)
 
 // writeNow writes as much of b as the socket takes without waiting and
 // returns the rest. It writes under Control, not RawConn.Write: Control
@@ -267,7 +379,7 @@ func (s *liveStream) writeNow(b []byte) ([]byte, error) {
 func (s *liveStream) drain(rest []byte) {
 	defer func() {
 		if v := recover(); v != nil {
-			s.a.log.Error("stream panic", "board", s.board, "panic", v, "stack", string(debug.Stack()))
+			s.logPanic(v)
 			s.close()
 		}
 	}()
@@ -308,6 +420,7 @@ type runQueue struct {
 	head    int // queue[:head] are taken
 	workers int
 	max     int // GOMAXPROCS when the first worker of a busy spell started
+	rings   sendRings
 }
 
 func (q *runQueue) push(s *liveStream) {
@@ -340,6 +453,10 @@ const workBatch = 32
 
 func (q *runQueue) work() {
 	var batch [workBatch]*liveStream
+	b := stepBatch{}
+	var gen uint64
+	b.ring, gen = q.rings.get()
+	defer func() { q.rings.put(b.ring, gen) }()
 	for {
 		q.mu.Lock()
 		if q.head == len(q.queue) {
@@ -352,22 +469,90 @@ func (q *runQueue) work() {
 		clear(q.queue[q.head : q.head+n])
 		q.head += n
 		q.mu.Unlock()
-		for i, s := range batch[:n] {
-			batch[i] = nil
-			s.runGuarded()
-		}
+		b.run(batch[:n])
+		clear(batch[:n])
 	}
 }
 
-// runGuarded is run for a worker: a bug costs one stream, not the process.
-func (s *liveStream) runGuarded() {
+// logPanic reports a bug in serving s; the caller ends the stream.
+func (s *liveStream) logPanic(v any) {
+	s.a.log.Error("stream panic", "board", s.board, "panic", v, "stack", string(debug.Stack()))
+}
+
+// closeGuarded closes s for a worker: a bug costs one stream, not the
+// process (close gives back what it holds even while panicking).
+func (s *liveStream) closeGuarded() {
 	defer func() {
 		if v := recover(); v != nil {
-			s.a.log.Error("stream panic", "board", s.board, "panic", v, "stack", string(debug.Stack()))
-			s.close()
+			s.logPanic(v)
 		}
 	}()
-	s.run()
+	s.close()
+}
+
+// sendRings keeps the workers' io_uring rings between busy spells
+// (opening one costs ~77 µs; a spell may be a single change to a few
+// streams): at most one per worker, all closed when the last live stream
+// ends. Where io_uring is off or missing, workers write with write(2).
+type sendRings struct {
+	mu   sync.Mutex
+	off  bool // turned off (--io-uring=false), or not available here
+	log  *slog.Logger
+	free []*uring.Ring
+	gen  uint64 // drop's count: a ring taken before the last drop is closed when given back
+}
+
+// configure sets up the workers' writes: batched through io_uring unless
+// oneByOne (or unavailable).
+func (q *runQueue) configure(oneByOne bool, log *slog.Logger) {
+	q.rings.off, q.rings.log = oneByOne, log
+}
+
+func (p *sendRings) get() (*uring.Ring, uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.off {
+		return nil, p.gen
+	}
+	if n := len(p.free); n > 0 {
+		r := p.free[n-1]
+		p.free[n-1], p.free = nil, p.free[:n-1]
+		return r, p.gen
+	}
+	r, err := uring.Open(workBatch)
+	if err != nil {
+		p.off = true
+		p.log.Info("live streams write one system call per subscriber: io_uring is not available", "err", err)
+		return nil, p.gen
+	}
+	return r, p.gen
+}
+
+func (p *sendRings) put(r *uring.Ring, gen uint64) {
+	if r == nil {
+		return
+	}
+	p.mu.Lock()
+	if gen == p.gen {
+		p.free, r = append(p.free, r), nil
+	}
+	p.mu.Unlock()
+	if r != nil {
+		_ = r.Close()
+	}
+}
+
+// drop closes the rings no worker holds; the others are closed when
+// their workers end.
+func (p *sendRings) drop() {
+	p.mu.Lock()
+	free := p.free
+	p.free = nil
+	p.gen++
+	p.mu.Unlock()
+	for _, r := range free {
+		_ = r.Close()
+	}
 }
 
 // liveStreams is the set of live streams, for the heartbeat: one
@@ -403,6 +588,7 @@ func (l *liveStreams) remove(s *liveStream) {
 	if len(l.all) == 0 && l.stop != nil {
 		close(l.stop)
 		l.stop = nil
+		s.a.runq.rings.drop() // no live stream left to write to
 	}
 }
 

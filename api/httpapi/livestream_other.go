@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"log/slog"
 	"net"
 	"net/http"
 
@@ -15,6 +16,8 @@ type (
 	liveStreams struct{}
 	runQueue    struct{}
 )
+
+func (q *runQueue) configure(bool, *slog.Logger) {}
 
 func (a *api) detachLive(*http.Request, net.Conn, []byte, *hub.Subscription, func(), framing) bool {
 	return false
