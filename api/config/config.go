@@ -109,6 +109,20 @@ type Config struct {
 	IOURing bool
 }
 
+// boolText is a boolean flag held as text until Load checks it: bare
+// (--io-uring) it means true, and only --name=value sets it otherwise, as
+// for the flag package's own booleans.
+type boolText struct{ p *string }
+
+func (b boolText) String() string {
+	if b.p == nil {
+		return ""
+	}
+	return *b.p
+}
+func (b boolText) Set(v string) error { *b.p = v; return nil }
+func (b boolText) IsBoolFlag() bool   { return true }
+
 // Default returns the configuration `go tool task run` uses.
 func Default() Config {
 	return Config{
@@ -217,7 +231,10 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	num64(&c.ImageBytesPerHour, "image-bytes-per-hour", "KAIRAN_IMAGE_BYTES_PER_HOUR", 0, "picture bytes a client may upload an hour (0 = no budget)")
 	num64(&c.MaxUnusedImageBytes, "max-unused-image-bytes", "KAIRAN_MAX_UNUSED_IMAGE_BYTES", 0, "bytes of uploaded pictures no post uses yet, all clients together (0 = no cap)")
 	ioURing := strconv.FormatBool(c.IOURing)
-	str(&ioURing, "io-uring", "KAIRAN_IO_URING", "write to live streams in batches through io_uring where the kernel allows it (true or false)")
+	if v := getenv("KAIRAN_IO_URING"); v != "" {
+		ioURing = v
+	}
+	fs.Var(boolText{&ioURing}, "io-uring", "write to live streams in batches through io_uring where the kernel allows it; --io-uring=false writes one by one (env KAIRAN_IO_URING)")
 	readTimeout := c.ReadTimeout.String()
 	str(&readTimeout, "read-timeout", "KAIRAN_READ_TIMEOUT", "time a client gets to send a request's headers, and again its body")
 	if err := fs.Parse(args); err != nil {

@@ -606,10 +606,11 @@ func TestIOURingSetting(t *testing.T) {
 		want bool
 	}{
 		{want: true},
-		{args: []string{"--io-uring", "false"}, want: false},
+		{args: []string{"--io-uring=false"}, want: false},
+		{args: []string{"--io-uring"}, env: map[string]string{"KAIRAN_IO_URING": "false"}, want: true},
 		{args: []string{"--io-uring=0"}, want: false},
 		{env: map[string]string{"KAIRAN_IO_URING": "false"}, want: false},
-		{args: []string{"--io-uring", "true"}, env: map[string]string{"KAIRAN_IO_URING": "false"}, want: true},
+		{args: []string{"--io-uring=true"}, env: map[string]string{"KAIRAN_IO_URING": "false"}, want: true},
 	} {
 		c, err := Load(tc.args, env(tc.env), io.Discard)
 		if err != nil {

@@ -4,6 +4,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -43,7 +44,7 @@ type liveStream struct {
 	a    *api
 	conn net.Conn
 	raw  syscall.RawConn
-	// fd is conn's descriptor, for batched writes (writeBatch.ring). It
+	// fd is conn's descriptor, for batched writes (stepBatch.send). It
 	// stays valid while the stream is open: only its runner closes conn.
 	fd      int
 	sub     *hub.Subscription
@@ -183,7 +184,9 @@ func (s *liveStream) run() {
 // it idles, ends, or is handed to a drain goroutine; one that was
 // scheduled while it was being run takes another round.
 type stepBatch struct {
-	ring      *uring.Ring // nil: write(2) per stream
+	rings     *sendRings  // where a worker's batch gets its ring; nil: write(2) per stream
+	ring      *uring.Ring // taken from rings for the first round with two writes
+	gen       uint64      // rings' generation when ring was taken
 	cur, next []*liveStream
 	writes    []uring.Send
 	held      []stepWrite // held[i] wrote writes[i]
@@ -237,18 +240,33 @@ func (b *stepBatch) run(streams []*liveStream) {
 	}
 }
 
-// send makes the round's writes. A ring that fails is closed and given
-// up; the writes it never handed over go out by write(2), and the others
-// keep the outcome it reported.
+// send makes the round's writes: through the ring when there are two or
+// more, else with write(2). A ring that fails is closed, and batches are
+// given up for good (see sendRings.failed); the writes it never handed
+// over go out by write(2), and the others keep the outcome it reported.
+// A panic in here ends the round's streams, not the process, and leaves
+// none of them held.
 func (b *stepBatch) send() {
+	defer func() {
+		if v := recover(); v != nil {
+			b.held[0].s.logPanic(v)
+			for i := range b.writes {
+				b.writes[i].Err = errPanicked
+			}
+		}
+	}()
+	if len(b.writes) > 1 && b.ring == nil && b.rings != nil {
+		b.ring, b.gen = b.rings.get()
+		b.rings = nil // one try per worker's spell
+	}
 	if b.ring != nil && len(b.writes) > 1 {
 		err := b.ring.SendAll(b.writes)
 		if err == nil {
 			b.held[0].s.a.metrics.wroteBatch(len(b.writes))
 			return
 		}
-		b.held[0].s.a.log.Warn("batched writes failed; writing one at a time", "err", err)
 		_ = b.ring.Close()
+		b.held[0].s.a.runq.rings.failed(err)
 		b.ring = nil
 		for i := range b.writes {
 			if b.writes[i].Err == uring.ErrNotSent {
@@ -261,6 +279,9 @@ func (b *stepBatch) send() {
 		b.writeOne(i)
 	}
 }
+
+// errPanicked is a write's outcome when sending its round panicked.
+var errPanicked = errors.New("httpapi: a bug while writing the round")
 
 func (b *stepBatch) writeOne(i int) {
 	w := &b.writes[i]
@@ -453,10 +474,8 @@ const workBatch = 32
 
 func (q *runQueue) work() {
 	var batch [workBatch]*liveStream
-	b := stepBatch{}
-	var gen uint64
-	b.ring, gen = q.rings.get()
-	defer func() { q.rings.put(b.ring, gen) }()
+	b := stepBatch{rings: &q.rings}
+	defer func() { q.rings.put(b.ring, b.gen) }()
 	for {
 		q.mu.Lock()
 		if q.head == len(q.queue) {
@@ -491,12 +510,14 @@ func (s *liveStream) closeGuarded() {
 }
 
 // sendRings keeps the workers' io_uring rings between busy spells
-// (opening one costs ~77 µs; a spell may be a single change to a few
-// streams): at most one per worker, all closed when the last live stream
-// ends. Where io_uring is off or missing, workers write with write(2).
+// (opening one costs ~77 µs, docs/BENCHMARKS.md "Writes in batches"; a
+// spell may be one change to a few streams): at most one per worker,
+// taken for the first round with two writes, all closed when the last
+// live stream ends. Where io_uring is off or missing, workers write with
+// write(2).
 type sendRings struct {
 	mu   sync.Mutex
-	off  bool // turned off (--io-uring=false), or not available here
+	off  bool // turned off (--io-uring=false), missing here, or failed
 	log  *slog.Logger
 	free []*uring.Ring
 	gen  uint64 // drop's count: a ring taken before the last drop is closed when given back
@@ -520,12 +541,28 @@ func (p *sendRings) get() (*uring.Ring, uint64) {
 		return r, p.gen
 	}
 	r, err := uring.Open(workBatch)
-	if err != nil {
+	switch {
+	case errors.Is(err, uring.ErrUnsupported):
 		p.off = true
 		p.log.Info("live streams write one system call per subscriber: io_uring is not available", "err", err)
 		return nil, p.gen
+	case err != nil: // out of descriptors or memory: this spell writes one by one
+		p.log.Warn("live streams write one by one for now: no io_uring ring", "err", err)
+		return nil, p.gen
 	}
 	return r, p.gen
+}
+
+// failed turns batches off after a ring failed in use: that is no
+// passing shortage, and trying again would cost every busy spell a ring
+// and a failure.
+func (p *sendRings) failed(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.off {
+		p.off = true
+		p.log.Warn("batched writes failed; live streams write one system call per subscriber from now on", "err", err)
+	}
 }
 
 func (p *sendRings) put(r *uring.Ring, gen uint64) {

@@ -1,9 +1,9 @@
 // Package uring hands the kernel a batch of socket writes in one system
 // call, through Linux's io_uring: the one thing the live streams need
 // from it. A fan-out writes one small frame to each of thousands of
-// sockets; each write(2) pays a system call's entry and exit (on a
-// machine with page-table isolation, ~1.2 µs, and the caches it
-// flushes), and a batch of 32 pays it once. See docs/BENCHMARKS.md,
+// sockets; each write(2) pays a system call's entry and exit (~1.2 µs
+// for an empty one on the virtual machine we measure on, with page-table
+// isolation), and a batch of 32 pays it once. See docs/BENCHMARKS.md,
 // "Writes in batches".
 //
 // Only non-blocking sends are made: a send the socket cannot take at once
@@ -29,5 +29,6 @@ var ErrNotSent = errors.New("uring: not sent")
 
 // ErrUnsupported is what Open returns where io_uring or its send
 // operation is not there (another system, an older kernel, a container
-// whose seccomp profile refuses it, kernel.io_uring_disabled).
+// whose seccomp profile refuses it, kernel.io_uring_disabled). Any other
+// error from Open is a shortage (descriptors, memory) that may pass.
 var ErrUnsupported = errors.New("uring: io_uring sends are not available here")

@@ -81,7 +81,8 @@ const (
 // Ring is one io_uring. It is not safe for concurrent use: each writer
 // holds its own.
 type Ring struct {
-	fd             int
+	fd             int   // -1 once closed
+	broken         error // why SendAll refuses: a failed batch, or Close
 	rings, sqeMem  []byte
 	sqTail, cqHead *uint32 // written by us
 	sqHead, cqTail *uint32 // written by the kernel
@@ -98,12 +99,18 @@ func Open(entries int) (*Ring, error) {
 	var p params
 	p.flags = setupSubmitAll | setupCoopTaskrun
 	fd, err := setup(entries, &p)
-	if err == syscall.EINVAL { // a kernel before 5.19 knows neither flag
+	if err == syscall.EINVAL { // a kernel before 5.19 lacks COOP_TASKRUN (before 5.18, SUBMIT_ALL too)
 		p = params{}
 		fd, err = setup(entries, &p)
 	}
-	if err != nil {
+	switch err {
+	case nil:
+	case syscall.ENOSYS, syscall.EPERM, syscall.EACCES, syscall.EINVAL, syscall.EOPNOTSUPP:
+		// No io_uring here (kernel, seccomp, kernel.io_uring_disabled).
 		return nil, fmt.Errorf("%w: io_uring_setup: %v", ErrUnsupported, err)
+	default:
+		// Out of descriptors or memory: io_uring is there, not now.
+		return nil, fmt.Errorf("uring: io_uring_setup: %w", err)
 	}
 	r := &Ring{fd: fd}
 	if err := r.mapRings(&p); err != nil {
@@ -118,7 +125,7 @@ func Open(entries int) (*Ring, error) {
 }
 
 func setup(entries int, p *params) (int, error) {
-	fd, _, errno := syscall.RawSyscall(unix.SYS_IO_URING_SETUP, uintptr(entries), uintptr(unsafe.Pointer(p)), 0)
+	fd, _, errno := syscall.Syscall(unix.SYS_IO_URING_SETUP, uintptr(entries), uintptr(unsafe.Pointer(p)), 0)
 	if errno != 0 {
 		return -1, errno
 	}
@@ -168,17 +175,25 @@ func (r *Ring) probeSend() error {
 }
 
 // SendAll makes every send in ops, without waiting for any socket, and
-// reports each one's outcome in it. The error is the ring's own: the
-// batch could not be handed over whole, and the ring must be closed. Then
-// a send never handed over has Err ErrNotSent (nothing of it was
-// written); one handed over whose outcome was lost has the ring's error.
+// reports each one's outcome in it. The buffers must be on the heap (the
+// kernel is given their addresses); they are the caller's again when
+// SendAll returns.
+//
+// The error is the ring's own: the batch could not be handed over whole,
+// and the ring refuses every later batch (close it). Then a send never
+// handed over has Err ErrNotSent (nothing of it was written); one handed
+// over whose outcome was lost has the ring's error.
 func (r *Ring) SendAll(ops []Send) error {
 	for i := range ops {
 		ops[i].N, ops[i].Err = 0, ErrNotSent
 	}
+	if r.broken != nil {
+		return r.broken
+	}
 	for len(ops) > 0 {
 		n := min(len(ops), int(r.sqEntries))
 		if err := r.sendPart(ops[:n]); err != nil {
+			r.broken = fmt.Errorf("uring: the ring failed before: %w", err)
 			return err
 		}
 		ops = ops[n:]
@@ -192,7 +207,10 @@ func (r *Ring) sendPart(ops []Send) error {
 		idx := tail & r.sqMask
 		e := &r.sqes[idx]
 		*e = sqe{opcode: opSend, fd: int32(ops[i].FD), len: uint32(len(ops[i].Buf)), userData: uint64(i),
-			// Never wait for the socket; no SIGPIPE for a peer that left.
+			// Never wait for the socket (the kernel then completes the
+			// send while it is submitted, and never parks it on the
+			// socket: a batch is never held by one slow peer); no SIGPIPE
+			// for a peer that left.
 			msgFlags: unix.MSG_DONTWAIT | unix.MSG_NOSIGNAL}
 		if len(ops[i].Buf) > 0 {
 			e.addr = uint64(uintptr(unsafe.Pointer(&ops[i].Buf[0])))
@@ -202,9 +220,8 @@ func (r *Ring) sendPart(ops []Send) error {
 	}
 	atomic.StoreUint32(r.sqTail, tail) // the entries are written before the kernel sees the tail
 
-	// Non-blocking sends complete while they are submitted; waiting for
-	// all of them costs nothing more and keeps every buffer ours again
-	// when this returns.
+	// Waiting for every completion costs nothing more (they are posted
+	// during the submission) and gives every buffer back to the caller.
 	submitted, done := 0, 0
 	for done < len(ops) {
 		n, _, errno := syscall.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(len(ops)-submitted),
@@ -212,20 +229,33 @@ func (r *Ring) sendPart(ops []Send) error {
 		if errno == syscall.EINTR {
 			continue
 		}
+		if errno == 0 && n == 0 && submitted < len(ops) {
+			errno = syscall.EBUSY // nothing taken and no error: do not spin
+		}
 		if errno != 0 {
-			err := fmt.Errorf("uring: io_uring_enter: %w", errno)
-			for i := range ops[:submitted] {
-				if ops[i].Err == ErrNotSent {
-					ops[i].Err = err
-				}
-			}
-			return err
+			return r.fail(ops, submitted, fmt.Errorf("uring: io_uring_enter: %w", errno))
 		}
 		submitted += int(n)
 		done += r.reap(ops)
 	}
 	runtime.KeepAlive(ops) // the kernel read the buffers through addresses alone
 	return nil
+}
+
+// fail ends a batch that could not be handed over whole. Entries the
+// kernel never took are taken back (the tail moves back to the head, so
+// no later submission finds them); those it took and did not complete get
+// the error.
+func (r *Ring) fail(ops []Send, submitted int, err error) error {
+	atomic.StoreUint32(r.sqTail, atomic.LoadUint32(r.sqHead))
+	r.reap(ops)
+	for i := range ops[:submitted] {
+		if ops[i].Err == ErrNotSent {
+			ops[i].Err = err
+		}
+	}
+	runtime.KeepAlive(ops)
+	return err
 }
 
 // reap takes the completions that have arrived.
@@ -250,8 +280,11 @@ func (r *Ring) reap(ops []Send) int {
 	return got
 }
 
-// Close gives the ring back to the kernel.
+// Close gives the ring back to the kernel; a second Close does nothing.
 func (r *Ring) Close() error {
+	if r.fd < 0 {
+		return nil
+	}
 	var errs []error
 	if r.sqeMem != nil {
 		errs = append(errs, unix.Munmap(r.sqeMem))
@@ -260,6 +293,8 @@ func (r *Ring) Close() error {
 		errs = append(errs, unix.Munmap(r.rings))
 	}
 	errs = append(errs, syscall.Close(r.fd))
+	r.fd, r.broken = -1, errors.New("uring: the ring is closed")
 	r.rings, r.sqeMem, r.sqes, r.cqes, r.array = nil, nil, nil, nil, nil
+	r.sqHead, r.sqTail, r.cqHead, r.cqTail = nil, nil, nil, nil
 	return errors.Join(errs...)
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kairan/kairan/api/internal/uring"
 )
@@ -61,6 +62,22 @@ func fdOf(t *testing.T, c *net.TCPConn) int {
 		t.Fatal(err)
 	}
 	return fd
+}
+
+// sendAll is r.SendAll, bounded: a send that waits for its socket would
+// hang the test instead of failing it.
+func sendAll(t *testing.T, r *uring.Ring, ops []uring.Send) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- r.SendAll(ops) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("SendAll waited for a socket (a minute)")
+	}
 }
 
 func listen(t *testing.T) net.Listener {
@@ -121,9 +138,7 @@ func TestSendAllNeverWaitsForAFullSocket(t *testing.T) {
 	okFD, _, okPeer := pair(t, ln)
 	big := bytes.Repeat([]byte("x"), 8<<20)
 	ops := []uring.Send{{FD: fullFD, Buf: big}, {FD: okFD, Buf: []byte("data: still here\n\n")}}
-	if err := r.SendAll(ops); err != nil {
-		t.Fatal(err)
-	}
+	sendAll(t, r, ops)
 	if ops[0].N <= 0 || ops[0].N >= len(big) || !errors.Is(ops[0].Err, syscall.EAGAIN) {
 		t.Fatalf("full socket: %d of %d bytes, %v; want a part and EAGAIN", ops[0].N, len(big), ops[0].Err)
 	}
@@ -138,9 +153,7 @@ func TestSendAllNeverWaitsForAFullSocket(t *testing.T) {
 	// passes on; once both are full, a send takes nothing.
 	for try := 0; ; try++ {
 		again := []uring.Send{{FD: fullFD, Buf: big}}
-		if err := r.SendAll(again); err != nil {
-			t.Fatal(err)
-		}
+		sendAll(t, r, again)
 		if !errors.Is(again[0].Err, syscall.EAGAIN) {
 			t.Fatalf("full socket again: %d bytes, %v; want EAGAIN", again[0].N, again[0].Err)
 		}
@@ -154,8 +167,8 @@ func TestSendAllNeverWaitsForAFullSocket(t *testing.T) {
 }
 
 // Each send reports its own socket's error: a descriptor that is not
-// open, one that is not a socket, a peer that reset the connection (and
-// no SIGPIPE ends the process); the good send in between still goes out.
+// open, one that is not a socket, a peer that reset the connection; the
+// good send in between still goes out.
 func TestSendAllReportsEachSocketsError(t *testing.T) {
 	r, ln := open(t, 8), listen(t)
 	goneFD, gone, peer := pair(t, ln)
@@ -191,6 +204,37 @@ func TestSendAllReportsEachSocketsError(t *testing.T) {
 	got := make([]byte, len(msg))
 	if _, err := io.ReadFull(okPeer, got); err != nil || !bytes.Equal(got, msg) {
 		t.Fatalf("the good socket got %q, %v", got, err)
+	}
+}
+
+// A closed ring refuses a batch and says none of it was sent; closing it
+// again does nothing.
+func TestClosedRingSendsNothing(t *testing.T) {
+	r, err := uring.Open(4)
+	if errors.Is(err, uring.ErrUnsupported) {
+		t.Skipf("io_uring is not available here: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
+	}
+	fd, sender, peer := pair(t, listen(t))
+	ops := []uring.Send{{FD: fd, Buf: []byte("from the closed ring")}}
+	if err := r.SendAll(ops); err == nil || !errors.Is(ops[0].Err, uring.ErrNotSent) || ops[0].N != 0 {
+		t.Fatalf("SendAll on a closed ring: %v, %+v; want an error and ErrNotSent", err, ops[0])
+	}
+	// The first bytes the peer gets are the ones written after it.
+	if _, err := sender.Write([]byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 5)
+	if _, err := io.ReadFull(peer, got); err != nil || string(got) != "after" {
+		t.Fatalf("the peer got %q, %v", got, err)
 	}
 }
 
