@@ -218,7 +218,9 @@ func (b *stepBatch) run(streams []*liveStream) {
 				b.held = append(b.held, w)
 			}
 		}
-		b.send()
+		if len(b.writes) > 0 {
+			b.send()
+		}
 		for i, w := range b.held {
 			switch w.s.finish(w, b.writes[i]) {
 			case stepEnd:
@@ -248,7 +250,7 @@ func (b *stepBatch) run(streams []*liveStream) {
 // none of them held.
 func (b *stepBatch) send() {
 	defer func() {
-		if v := recover(); v != nil {
+		if v := recover(); v != nil && len(b.held) > 0 {
 			b.held[0].s.logPanic(v)
 			for i := range b.writes {
 				b.writes[i].Err = errPanicked

@@ -315,3 +315,20 @@ func BenchmarkFanOut(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkOpenClose is what a ring costs to set up and give back: why
+// the live streams' workers keep theirs between busy spells.
+func BenchmarkOpenClose(b *testing.B) {
+	for range b.N {
+		r, err := uring.Open(32)
+		if errors.Is(err, uring.ErrUnsupported) {
+			b.Skipf("io_uring is not available here: %v", err)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := r.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
