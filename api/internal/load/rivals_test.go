@@ -286,7 +286,8 @@ func TestMercureAndCentrifugoOpenOnlyOnTheirFirstFrame(t *testing.T) {
 func TestRivalsTableTakesMediansAndRatioToTheBestRival(t *testing.T) {
 	run := func(server string, round int, p50 float64, rss float64) *RivalRun {
 		return &RivalRun{Server: server, K: 1000, Round: round, Delivery: Dist{P50: p50, P99: 2 * p50},
-			RSSPerSubKiB: rss, PingSeconds: math.NaN(), PingCPUPerSub: math.NaN()}
+			PublishAnswer: Dist{P50: 1, Max: 3 * p50},
+			RSSPerSubKiB:  rss, PingSeconds: math.NaN(), PingCPUPerSub: math.NaN()}
 	}
 	runs := []*RivalRun{
 		run("kairan", 1, 10, 20), run("centrifugo", 1, 8, 60), run("mercure", 1, 12, 50),
@@ -309,6 +310,10 @@ func TestRivalsTableTakesMediansAndRatioToTheBestRival(t *testing.T) {
 	// kairan 12 (10–14), Centrifugo 9 (8–30), Mercure 12 (11–100): 12 ÷ 9.
 	if got, want := strings.Join(find("delivery p50 ms")[2:], "|"), "12 (10–14)|9 (8–30)|12 (11–100)|1.33×"; got != want {
 		t.Errorf("delivery p50 row %q, want %q", got, want)
+	}
+	// The slowest publish answer has a row of its own, from the answers' maximum.
+	if got, want := strings.Join(find("publish answered, slowest ms")[2:], "|"), "36 (30–42)|27 (24–90)|36 (33–300)|1.33×"; got != want {
+		t.Errorf("slowest publish row %q, want %q", got, want)
 	}
 	// Identical rounds show no range; the best rival is the lowest.
 	if got, want := strings.Join(find("RSS per subscriber KiB")[2:], "|"), "20|65 (60–70)|51 (50–52)|0.39×"; got != want {
