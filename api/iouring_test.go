@@ -4,11 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"regexp"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -76,24 +72,4 @@ func TestIOURingSettingReachesTheStreams(t *testing.T) {
 			}
 		})
 	}
-}
-
-// serverCounter reads one unlabelled series from the server's /metrics.
-func serverCounter(t *testing.T, base, name string) int {
-	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	mm := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindSubmatch(body)
-	if mm == nil {
-		t.Fatalf("no %s in /metrics", name)
-	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(string(mm[1])), 64)
-	if err != nil {
-		t.Fatalf("%s = %q: %v", name, mm[1], err)
-	}
-	return int(v)
 }

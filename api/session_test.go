@@ -3,15 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	stdsync "sync"
 	"sync/atomic"
@@ -261,22 +257,9 @@ func waitStreams(t *testing.T, m *Main, n int) {
 	t.Fatalf("the server counts %d open streams, want %d", last, n)
 }
 
-var subscribersLine = regexp.MustCompile(`(?m)^kairan_sse_subscribers (\d+)`)
-
 func sseSubscribers(t *testing.T, base string) int {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	mm := subscribersLine.FindSubmatch(body)
-	if mm == nil {
-		t.Fatalf("no kairan_sse_subscribers in /metrics")
-	}
-	n, _ := strconv.Atoi(string(mm[1]))
-	return n
+	return serverCounter(t, base, "kairan_sse_subscribers")
 }
 
 // silentProxy forwards TCP to a server until it is muted: then every
