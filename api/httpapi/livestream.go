@@ -572,7 +572,7 @@ func (p *sendRings) put(r *uring.Ring, gen uint64) {
 		return
 	}
 	p.mu.Lock()
-	if gen == p.gen {
+	if gen == p.gen && !p.off { // once off, no worker takes one again
 		p.free, r = append(p.free, r), nil
 	}
 	p.mu.Unlock()

@@ -40,8 +40,9 @@ const patience = 10 * time.Second
 
 type streamEnv struct {
 	*env
-	hub    *hub.Hub
-	client *http.Client // for streams: headers must come within patience
+	hub     *hub.Hub
+	handler *httpapi.Handler
+	client  *http.Client // for streams: headers must come within patience
 }
 
 type hubOptions struct {
@@ -90,7 +91,8 @@ func newStreamEnv(t *testing.T, o hubOptions) *streamEnv {
 	if o.configure != nil {
 		o.configure(&cfg)
 	}
-	srv := httptest.NewUnstartedServer(httpapi.New(cfg))
+	handler := httpapi.New(cfg)
+	srv := httptest.NewUnstartedServer(handler)
 	if o.sendBuffer > 0 {
 		srv.Listener = smallSendBuffers{Listener: srv.Listener, size: o.sendBuffer}
 	}
@@ -99,7 +101,7 @@ func newStreamEnv(t *testing.T, o hubOptions) *streamEnv {
 	t.Cleanup(h.Close)
 	tr := &http.Transport{ResponseHeaderTimeout: patience}
 	t.Cleanup(tr.CloseIdleConnections)
-	return &streamEnv{env: &env{srv: srv, st: st}, hub: h, client: &http.Client{Transport: tr}}
+	return &streamEnv{env: &env{srv: srv, st: st}, hub: h, handler: handler, client: &http.Client{Transport: tr}}
 }
 
 // ---------------------------------------------------------------------------

@@ -39,6 +39,13 @@ func (r *Recorder) Handle(_ context.Context, rec slog.Record) error {
 	return nil
 }
 
+// Records returns the records so far.
+func (r *Recorder) Records() []slog.Record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]slog.Record(nil), r.list...)
+}
+
 // Wait waits until ok holds for the records so far, and returns them. The
 // bound only fails a broken test; it is not a timing claim.
 func (r *Recorder) Wait(t testing.TB, bound time.Duration, what string, ok func([]slog.Record) bool) []slog.Record {
