@@ -10,10 +10,10 @@ import (
 	"github.com/kairan/kairan/shared"
 )
 
-// TestFailingRingCostsNoDelivery: when a ring fails in use (here each
-// worker's ring has had its descriptor closed), the round's writes go out
-// by write(2), batches are turned off with one warning, and every stream
-// still gets every change, once and in order.
+// TestFailingRingCostsNoDelivery: when a ring fails (here every worker's
+// ring refuses its batch before sending any of it), the round's writes go
+// out by write(2), batches are turned off with one warning, and every
+// stream still gets every change, once and in order.
 func TestFailingRingCostsNoDelivery(t *testing.T) {
 	r, err := uring.Open(4)
 	if err != nil {
@@ -49,7 +49,7 @@ func TestFailingRingCostsNoDelivery(t *testing.T) {
 	}
 	for len(logtest.Saying(rec.Records(), failed)) == 0 {
 		if len(want) == 100 {
-			t.Fatalf("no round met a broken ring in %d changes to %d streams", len(want), streams)
+			t.Fatalf("no %q warning after %d changes to %d streams", failed, len(want), streams)
 		}
 		post()
 	}
@@ -60,8 +60,12 @@ func TestFailingRingCostsNoDelivery(t *testing.T) {
 	for _, s := range all {
 		s.nothingPending(t)
 	}
-	if batched, _ := e.metric(t, "kairan_stream_writes_batched_total"); batched != 0 {
-		t.Fatalf("%v writes counted as batched, though every ring failed", batched)
+	if batched, found := e.metric(t, "kairan_stream_writes_batched_total"); !found || batched != 0 {
+		t.Fatalf("%v writes counted as batched (metric found: %v), though every ring failed", batched, found)
+	}
+	// With batches off, no ring is kept for a spell that will not use it.
+	if n := httpapi.PooledRings(e.handler); n != 0 {
+		t.Fatalf("%d rings still pooled after batches were turned off", n)
 	}
 	if n := len(logtest.Saying(rec.Records(), failed)); n != 1 {
 		t.Fatalf("%q logged %d times, want once", failed, n)

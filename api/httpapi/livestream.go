@@ -557,13 +557,20 @@ func (p *sendRings) get() (*uring.Ring, uint64) {
 
 // failed turns batches off after a ring failed in use: that is no
 // passing shortage, and trying again would cost every busy spell a ring
-// and a failure.
+// and a failure. The pooled rings are closed, as no worker takes one
+// again; a ring a worker holds serves to the end of its spell and is
+// closed when given back (put).
 func (p *sendRings) failed(err error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	free := p.free
+	p.free = nil
 	if !p.off {
 		p.off = true
 		p.log.Warn("batched writes failed; live streams write one system call per subscriber from now on", "err", err)
+	}
+	p.mu.Unlock()
+	for _, r := range free {
+		_ = r.Close()
 	}
 }
 
