@@ -515,8 +515,8 @@ func (s *liveStream) closeGuarded() {
 // (opening one costs ~77 µs, docs/BENCHMARKS.md "Writes in batches"; a
 // spell may be one change to a few streams): at most one per worker,
 // taken for the first round with two writes, all closed when the last
-// live stream ends. Where io_uring is off or missing, workers write with
-// write(2).
+// live stream ends or a ring fails (failed). Where io_uring is off,
+// missing or failed, workers write with write(2).
 type sendRings struct {
 	mu   sync.Mutex
 	off  bool // turned off (--io-uring=false), missing here, or failed
